@@ -502,7 +502,9 @@ impl schemars::JsonSchema for Event {
     }
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let mut variants: Vec<Value> = Self::payload_schemas(generator)
+        let payloads = Self::payload_schemas(generator);
+        let known: Vec<&str> = payloads.iter().map(|(kind, _)| *kind).collect();
+        let mut variants: Vec<Value> = payloads
             .into_iter()
             .map(|(kind, payload)| {
                 serde_json::json!({
@@ -516,12 +518,12 @@ impl schemars::JsonSchema for Event {
         variants.push(serde_json::json!({
             "description": "An event kind this model does not know; clients must keep or skip it, not fail.",
             "type": "object",
-            "properties": { "kind": { "type": "string" } },
+            "properties": { "kind": { "type": "string", "not": { "enum": known } } },
             "required": ["kind"]
         }));
         schemars::json_schema!({
             "description": "The payload of an `event` frame: an object whose `kind` member selects its shape.",
-            "anyOf": variants
+            "oneOf": variants
         })
     }
 }

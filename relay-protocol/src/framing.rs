@@ -40,6 +40,8 @@ pub struct LineFramer {
     searched: usize,
     /// The bytes of an oversized line discarded so far, while discarding.
     discarded: Option<usize>,
+    /// Whether the last byte discarded was `\r` (it belongs to the line ending, not the line).
+    discarded_cr: bool,
 }
 
 impl Default for LineFramer {
@@ -55,6 +57,7 @@ impl LineFramer {
             max_length,
             searched: 0,
             discarded: None,
+            discarded_cr: false,
         }
     }
 
@@ -66,24 +69,11 @@ impl LineFramer {
     /// The next line in `buffer`, if it holds a whole one (or the end of an oversized one). Consumed
     /// bytes are removed from `buffer`; `None` means more input is needed.
     pub fn next_line(&mut self, buffer: &mut BytesMut) -> Option<RawLine> {
-        if let Some(discarded) = self.discarded {
-            return match memchr::memchr(b'\n', buffer) {
-                Some(end) => {
-                    buffer.advance(end + 1);
-                    self.discarded = None;
-                    Some(RawLine::Oversized {
-                        length: discarded + end,
-                    })
-                }
-                None => {
-                    self.discarded = Some(discarded + buffer.len());
-                    buffer.clear();
-                    None
-                }
-            };
+        if let Some(discarded) = self.discarded.take() {
+            return self.discard(buffer, discarded);
         }
         // A line of exactly `max_length` bytes ends in `\n` at index `max_length`, or in `\r\n` with
-        // its `\n` at `max_length + 1`; the check below rejects a longer line found in the window.
+        // its `\n` at `max_length + 1`; a longer line found in the window is rejected below.
         let window = buffer.len().min(self.max_length.saturating_add(2));
         match memchr::memchr(b'\n', &buffer[self.searched..window]) {
             Some(offset) => {
@@ -97,13 +87,38 @@ impl LineFramer {
                 Some(RawLine::Complete(line.slice(..content)))
             }
             None if buffer.len() > self.max_length.saturating_add(1) => {
+                // Over the limit: drop the line up to its end, wherever that is.
                 self.searched = 0;
-                self.discarded = Some(buffer.len());
-                buffer.clear();
-                None
+                self.discard(buffer, 0)
             }
             None => {
                 self.searched = window;
+                None
+            }
+        }
+    }
+
+    /// Drops the rest of an oversized line of which `discarded` bytes are already gone: up to its
+    /// newline if `buffer` holds it, else all of `buffer`.
+    fn discard(&mut self, buffer: &mut BytesMut, discarded: usize) -> Option<RawLine> {
+        match memchr::memchr(b'\n', buffer) {
+            Some(end) => {
+                let carriage_return = match end {
+                    0 => self.discarded_cr,
+                    _ => buffer[end - 1] == b'\r',
+                };
+                buffer.advance(end + 1);
+                self.discarded_cr = false;
+                Some(RawLine::Oversized {
+                    length: discarded + end - usize::from(carriage_return),
+                })
+            }
+            None => {
+                if let Some(last) = buffer.last() {
+                    self.discarded_cr = *last == b'\r';
+                }
+                self.discarded = Some(discarded + buffer.len());
+                buffer.clear();
                 None
             }
         }
@@ -117,8 +132,13 @@ impl LineFramer {
         }
         self.searched = 0;
         if let Some(discarded) = self.discarded.take() {
-            let length = discarded + buffer.len();
+            let carriage_return = match buffer.last() {
+                Some(last) => *last == b'\r',
+                None => self.discarded_cr,
+            };
+            let length = discarded + buffer.len() - usize::from(carriage_return);
             buffer.clear();
+            self.discarded_cr = false;
             return Some(RawLine::Oversized { length });
         }
         if buffer.is_empty() {
@@ -126,6 +146,9 @@ impl LineFramer {
         }
         let line = buffer.split().freeze();
         let content = trim_line_end(&line).len();
+        if content > self.max_length {
+            return Some(RawLine::Oversized { length: content });
+        }
         Some(RawLine::Complete(line.slice(..content)))
     }
 }

@@ -15,9 +15,11 @@ wire_str_enum! {
         IoError = "io_error",
         /// The envelope's `v` is a number other than 1. The request id is echoed.
         UnsupportedVersion = "unsupported_version",
-        /// The envelope's `type` is not a request the broker knows. The request id is echoed.
+        /// The envelope's `type` is not a request the broker knows. The request id is echoed. Also a
+        /// worker's code (in `worker_error`) for a control frame type it does not know.
         UnknownType = "unknown_type",
-        /// `send_input`, `set_model`, `get_metrics` or `release_agent` named no live worker.
+        /// A request named no live worker (`send_input`, `set_model`, `get_metrics`, `release_agent`,
+        /// `resize_pty`, `subscribe_channels`, `unsubscribe_channels`).
         AgentNotFound = "agent_not_found",
         /// `send_message` from a `:`-name that is neither `human:` nor a local worker.
         SenderNotFound = "sender_not_found",
@@ -26,7 +28,8 @@ wire_str_enum! {
         /// `spawn_agent` pre-registration with Relaycast failed for good; `data` has `agent` and
         /// `registration_error`.
         WorkerRegistrationFailed = "worker_registration_failed",
-        /// Writing a delivery to a worker failed. Unsolicited (`request_id: null`), retryable.
+        /// Writing a delivery to a worker failed. Unsolicited (`request_id: null`), retryable; `data`
+        /// is `{"worker": name}` or `{"delivery_id": id}`.
         DeliveryFailed = "delivery_failed",
         /// `send_message` named a workspace that is not attached. Since 3.1.18.
         WorkspaceNotFound = "workspace_not_found",
@@ -37,6 +40,11 @@ wire_str_enum! {
         /// The operation does not apply to that agent (`resize_pty` on a non-PTY agent). Since 3.2.6.
         /// The SDKs treat it from `send_message` as "not supported" rather than as a failure.
         UnsupportedOperation = "unsupported_operation",
+        /// A worker's code (in `worker_error`): a line on its control pipe was not a frame, e.g. the
+        /// raw text of `send_input`.
+        InvalidFrame = "invalid_frame",
+        /// A worker's code (in `worker_error`): a `deliver_relay` it could not use.
+        InvalidDelivery = "invalid_delivery",
     }
 }
 

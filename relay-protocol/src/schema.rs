@@ -24,12 +24,17 @@ pub fn wire_schema_json() -> String {
 /// The schema of one protocol-v1 line.
 pub fn wire_schema() -> Schema {
     let mut generator = SchemaGenerator::new(SchemaSettings::draft2020_12());
-    let client = frames(
-        Request::payload_schemas(&mut generator),
-        "A request: what a client writes.",
-    );
+    let requests = Request::payload_schemas(&mut generator);
+    let responses = BrokerMessage::payload_schemas(&mut generator);
+    let known: Vec<&str> = requests
+        .iter()
+        .chain(&responses)
+        .map(|(message_type, _)| *message_type)
+        .collect();
+    let client = frames(requests, &known, "A request: what a client writes.");
     let broker = frames(
-        BrokerMessage::payload_schemas(&mut generator),
+        responses,
+        &known,
         "What the broker writes: a response or an event.",
     );
     // The result types are referenced from nowhere else: generating them puts them in `$defs`.
@@ -51,7 +56,7 @@ pub fn wire_schema() -> Schema {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Agent Relay broker stdio protocol v1",
         "description": "One line of the protocol: a JSON envelope {v, type, request_id, payload}. Objects may carry members not listed here; keep or ignore them.",
-        "oneOf": [
+        "anyOf": [
             { "title": "ClientFrame", "description": "A request, written to the broker's stdin.", "oneOf": client },
             { "title": "BrokerFrame", "description": "A response or event, written on the broker's stdout.", "oneOf": broker }
         ],
@@ -60,8 +65,18 @@ pub fn wire_schema() -> Schema {
     Schema::try_from(root).expect("the root is an object")
 }
 
-/// One envelope alternative per `(type, payload schema)`.
-fn frames(payloads: Vec<(&'static str, Schema)>, description: &str) -> Vec<Value> {
+/// One envelope alternative per `(type, payload schema)`, and one for any `type` not in `known`.
+fn frames(payloads: Vec<(&'static str, Schema)>, known: &[&str], description: &str) -> Vec<Value> {
+    let unknown = json!({
+        "description": "A type this model does not know: the broker answers an unknown request with `unknown_type`; a client keeps or skips an unknown broker frame.",
+        "type": "object",
+        "properties": {
+            "v": { "const": PROTOCOL_VERSION },
+            "type": { "type": "string", "not": { "enum": known } },
+            "request_id": { "type": ["string", "null"] },
+        },
+        "required": ["v", "type", "payload"],
+    });
     payloads
         .into_iter()
         .map(|(message_type, payload)| {
@@ -77,5 +92,6 @@ fn frames(payloads: Vec<(&'static str, Schema)>, description: &str) -> Vec<Value
                 "required": ["v", "type", "payload"],
             })
         })
+        .chain([unknown])
         .collect()
 }
