@@ -1,0 +1,334 @@
+//! Playing the broker side of a fixture against a client.
+//!
+//! The [`Player`] walks the transcript in order. For a `client` step it waits (up to the step's
+//! deadline) for the client's next line and matches it, binding what the client chose (its request
+//! ids); for a `broker` step it produces the frame from the pattern and the bindings and writes it;
+//! control steps sleep, wait for the client to close stdin, or end the process; faults write what no
+//! real broker should. Every wait has a deadline, so a player never hangs.
+
+// A `Failure` ends the play: its size on the error path costs nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use relay_fixture::verdict::{Failure, MismatchReport};
+use relay_fixture::wire::{describe_line, encode_frame, frame_value};
+use relay_fixture::{Bindings, ExitStatus, Fault, Fixture, Pattern, Step, StepAction};
+use relay_protocol::codec::LineCodec;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio_util::codec::FramedRead;
+
+/// How a transcript ended when every step passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// An `exit` step: the process must now end this way.
+    Exit(ExitStatus),
+    /// The transcript ran out and the client then closed stdin.
+    ClientClosed,
+}
+
+/// Plays one fixture over a client's input and output; see the [module docs](self).
+pub struct Player<'f, R, W, E> {
+    fixture: &'f Fixture,
+    input: FramedRead<R, LineCodec>,
+    output: W,
+    errors: E,
+    bindings: Bindings,
+    /// The index of the step being played (`steps.len()` once all are done).
+    step: usize,
+}
+
+impl<'f, R, W, E> Player<'f, R, W, E>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+    E: AsyncWrite + Unpin,
+{
+    /// A player of `fixture` that reads the client's frames from `input`, writes the broker's stdout to
+    /// `output` and its stderr to `errors`.
+    pub fn new(fixture: &'f Fixture, input: R, output: W, errors: E) -> Self {
+        Self {
+            fixture,
+            input: FramedRead::new(input, LineCodec::default()),
+            output,
+            errors,
+            bindings: Bindings::new(),
+            step: 0,
+        }
+    }
+
+    /// How many steps have completed.
+    pub fn steps_completed(&self) -> usize {
+        self.step
+    }
+
+    /// Plays every step, then (without an `exit` step) waits for the client to close stdin.
+    pub async fn run(&mut self) -> Result<End, Failure> {
+        let steps = &self.fixture.transcript;
+        while self.step < steps.len() {
+            let step = &steps[self.step];
+            if let Some(end) = self
+                .play(step)
+                .await
+                .map_err(|failure| self.at_step(failure))?
+            {
+                self.step += 1;
+                return Ok(end);
+            }
+            self.step += 1;
+        }
+        let deadline = self.deadline(None);
+        match tokio::time::timeout(deadline, self.input.next()).await {
+            Err(_) => Err(Failure::new(format!(
+                "the transcript is over, but the client did not close stdin within {} ms",
+                deadline.as_millis()
+            ))),
+            Ok(None) => Ok(End::ClientClosed),
+            Ok(Some(Err(error))) => {
+                Err(Failure::new(format!("reading the client failed: {error}")))
+            }
+            Ok(Some(Ok(line))) => Err(Failure {
+                actual: Some(describe_line(&line)),
+                ..Failure::new("the client wrote after the end of the transcript")
+            }),
+        }
+    }
+
+    fn at_step(&self, failure: Failure) -> Failure {
+        let step = &self.fixture.transcript[self.step];
+        Failure {
+            step: Some(self.step),
+            action: Some(step.action.name().to_owned()),
+            ..failure
+        }
+    }
+
+    fn deadline(&self, step: Option<&Step>) -> Duration {
+        let ms = step
+            .and_then(|step| step.within_ms)
+            .unwrap_or(self.fixture.step_timeout_ms);
+        Duration::from_millis(ms)
+    }
+
+    async fn play(&mut self, step: &Step) -> Result<Option<End>, Failure> {
+        let deadline = self.deadline(Some(step));
+        match &step.action {
+            StepAction::Client(pattern) => {
+                let frame = self.read_frame(deadline, pattern.source()).await?;
+                self.match_frame(pattern, frame)?;
+            }
+            StepAction::ClientAnyOrder(patterns) => {
+                let mut remaining: Vec<&Pattern> = patterns.iter().collect();
+                while !remaining.is_empty() {
+                    let expected =
+                        Value::Array(remaining.iter().map(|p| p.source().clone()).collect());
+                    let frame = self.read_frame(deadline, &expected).await?;
+                    let found = remaining
+                        .iter()
+                        .position(|pattern| pattern.matches(&frame, &mut self.bindings).is_ok());
+                    match found {
+                        Some(index) => {
+                            remaining.remove(index);
+                        }
+                        None => {
+                            return Err(Failure {
+                                expected: Some(expected),
+                                actual: Some(encode_frame(&frame)),
+                                ..Failure::new(
+                                    "the client's frame matches none of the frames still expected",
+                                )
+                            });
+                        }
+                    }
+                }
+            }
+            StepAction::CloseStdin(_) => {
+                match tokio::time::timeout(deadline, self.input.next()).await {
+                    Err(_) => {
+                        return Err(Failure::new(format!(
+                            "the client did not close stdin within {} ms",
+                            deadline.as_millis()
+                        )));
+                    }
+                    Ok(None) => {}
+                    Ok(Some(Err(error))) => {
+                        return Err(Failure::new(format!("reading the client failed: {error}")));
+                    }
+                    Ok(Some(Ok(line))) => {
+                        return Err(Failure {
+                            actual: Some(describe_line(&line)),
+                            ..Failure::new("expected the client to close stdin, but it wrote")
+                        });
+                    }
+                }
+            }
+            StepAction::Broker(pattern) => {
+                let frame = self.produce(pattern)?;
+                self.write_line(encode_frame(&frame).as_bytes(), deadline)
+                    .await?;
+            }
+            StepAction::BrokerAnyOrder(patterns) => {
+                for pattern in patterns {
+                    let frame = self.produce(pattern)?;
+                    self.write_line(encode_frame(&frame).as_bytes(), deadline)
+                        .await?;
+                }
+            }
+            StepAction::BrokerLog(pattern) => {
+                let line = match self.produce(pattern)? {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                self.write_line(line.as_bytes(), deadline).await?;
+            }
+            StepAction::SleepMs(ms) | StepAction::SilenceMs(ms) => {
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+            }
+            StepAction::Exit(status) => return Ok(Some(End::Exit(*status))),
+            StepAction::Fault(fault) => self.inject(fault, deadline).await?,
+            StepAction::ClientRaw(_) | StepAction::ClientHex(_) | StepAction::Signal(_) => {
+                return Err(Failure::new(
+                    "this step is for broker-side fixtures: mock-broker cannot expect it from a client",
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn read_frame(&mut self, deadline: Duration, expected: &Value) -> Result<Value, Failure> {
+        let with_expected = |reason: String, actual: Option<String>| Failure {
+            expected: Some(expected.clone()),
+            actual,
+            ..Failure::new(reason)
+        };
+        match tokio::time::timeout(deadline, self.input.next()).await {
+            Err(_) => Err(with_expected(
+                format!("the client sent nothing within {} ms", deadline.as_millis()),
+                None,
+            )),
+            Ok(None) => Err(with_expected(
+                "the client closed stdin instead".to_owned(),
+                None,
+            )),
+            Ok(Some(Err(error))) => Err(with_expected(
+                format!("reading the client failed: {error}"),
+                None,
+            )),
+            Ok(Some(Ok(line))) => match frame_value(&line) {
+                Some(frame) => Ok(frame),
+                None => Err(with_expected(
+                    "the client wrote a line that is not a frame".to_owned(),
+                    Some(describe_line(&line)),
+                )),
+            },
+        }
+    }
+
+    fn match_frame(&mut self, pattern: &Pattern, frame: Value) -> Result<(), Failure> {
+        pattern
+            .matches(&frame, &mut self.bindings)
+            .map_err(|mismatch| Failure {
+                expected: Some(pattern.source().clone()),
+                actual: Some(encode_frame(&frame)),
+                mismatch: Some(MismatchReport::from(mismatch)),
+                ..Failure::new("the client's frame does not match")
+            })
+    }
+
+    fn produce(&mut self, pattern: &Pattern) -> Result<Value, Failure> {
+        pattern
+            .produce(&mut self.bindings)
+            .map_err(|error| Failure {
+                expected: Some(pattern.source().clone()),
+                ..Failure::new(format!("cannot produce the broker's frame: {error}"))
+            })
+    }
+
+    async fn write_line(&mut self, line: &[u8], deadline: Duration) -> Result<(), Failure> {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
+        self.write_raw(&bytes, deadline).await
+    }
+
+    async fn write_raw(&mut self, bytes: &[u8], deadline: Duration) -> Result<(), Failure> {
+        let write = async {
+            self.output.write_all(bytes).await?;
+            self.output.flush().await
+        };
+        match tokio::time::timeout(deadline, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(Failure::new(format!(
+                "writing to the client failed: {error}"
+            ))),
+            Err(_) => Err(Failure::new(format!(
+                "the client did not read stdout: a write blocked for {} ms",
+                deadline.as_millis()
+            ))),
+        }
+    }
+
+    async fn inject(&mut self, fault: &Fault, deadline: Duration) -> Result<(), Failure> {
+        match fault {
+            Fault::Write(text) => self.write_raw(text.as_bytes(), deadline).await,
+            Fault::WriteHex(hex) => self.write_raw(&hex.0, deadline).await,
+            Fault::OversizedLine(length) => {
+                self.write_line(&oversized_frame(*length), deadline).await
+            }
+            Fault::StderrFlood(total) => self.flood_stderr(*total, deadline).await,
+        }
+    }
+
+    async fn flood_stderr(&mut self, total: usize, deadline: Duration) -> Result<(), Failure> {
+        let line = b"mock-broker: stderr flood, a client must keep reading its broker's stderr\n";
+        let mut written = 0;
+        let flood = async {
+            while written < total {
+                let chunk = &line[..line.len().min(total - written)];
+                self.errors.write_all(chunk).await?;
+                written += chunk.len();
+            }
+            self.errors.flush().await
+        };
+        match tokio::time::timeout(deadline, flood).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(Failure::new(format!("writing stderr failed: {error}"))),
+            Err(_) => Err(Failure::new(format!(
+                "the client did not read stderr: {written} of {total} bytes written in {} ms",
+                deadline.as_millis()
+            ))),
+        }
+    }
+}
+
+/// A valid `worker_stream` event frame of exactly `length` bytes (or the shortest one, if shorter).
+fn oversized_frame(length: usize) -> Vec<u8> {
+    let head = br#"{"v":1,"type":"event","request_id":null,"payload":{"chunk":""#;
+    let tail = br#"","kind":"worker_stream","name":"flood","stream":"stdout"}}"#;
+    let padding = length.saturating_sub(head.len() + tail.len());
+    let mut frame = Vec::with_capacity(head.len() + padding + tail.len());
+    frame.extend_from_slice(head);
+    frame.resize(head.len() + padding, b'x');
+    frame.extend_from_slice(tail);
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_frames_are_valid_frames_of_the_asked_length() {
+        for length in [0, 10, 200, 70_000] {
+            let frame = oversized_frame(length);
+            assert!(frame.len() >= length.min(frame.len()));
+            if length > 120 {
+                assert_eq!(frame.len(), length);
+            }
+            let text = std::str::from_utf8(&frame).unwrap();
+            relay_protocol::BrokerFrame::decode(text).unwrap();
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! The fixture document: one conversation with a broker, playable from either side.
+//!
+//! See `fixtures/README.md` for the format written for implementers in other languages; the JSON
+//! Schema (`fixtures/schema/fixture.schema.json`) is generated from these types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use crate::pattern::Pattern;
+
+/// The value of `format` this crate reads and writes.
+pub const FORMAT: &str = "relay-fixture/1";
+
+/// The default deadline of a step that waits, in milliseconds.
+pub const DEFAULT_STEP_TIMEOUT_MS: u64 = 5_000;
+
+/// One conversation: who starts the broker how, what the client does, and every line exchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// The format and its version: `relay-fixture/1`.
+    pub format: String,
+    /// A unique id, by convention the file's path below the corpus without `.json`, e.g.
+    /// `requests/list_agents/empty`.
+    pub id: String,
+    /// One sentence: what this conversation shows.
+    pub summary: String,
+    /// How binding the behaviour is: `MUST`, `SHOULD` or `MAY`.
+    pub level: Level,
+    /// The protocol version, 1.
+    #[serde(default = "protocol_v1")]
+    pub protocol: u32,
+    /// The broker versions this fixture applies to, as a semver requirement (e.g. `>=3.1.0, <4`).
+    #[serde(default = "any_broker")]
+    #[schemars(with = "String")]
+    pub brokers: semver::VersionReq,
+    /// Which implementations the fixture checks: `broker` (played as the client against a broker),
+    /// `client` (played as the broker by mock-broker against a client), or both.
+    pub sides: Vec<Side>,
+    /// Free-form labels, e.g. the request types and event kinds it exercises.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// How the broker is started.
+    #[serde(default)]
+    pub broker: BrokerSetup,
+    /// The API-level calls a client makes to produce this transcript, for SDK adapters.
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    /// What to do with broker events the transcript does not list.
+    #[serde(default)]
+    pub unlisted_events: EventPolicy,
+    /// The deadline of each step that waits, unless the step sets `within_ms`.
+    #[serde(default = "default_step_timeout")]
+    pub step_timeout_ms: u64,
+    /// Remarks for readers: why the broker does this, links to the protocol notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// The conversation, in order.
+    pub transcript: Vec<Step>,
+}
+
+fn protocol_v1() -> u32 {
+    1
+}
+
+fn any_broker() -> semver::VersionReq {
+    semver::VersionReq::STAR
+}
+
+fn default_step_timeout() -> u64 {
+    DEFAULT_STEP_TIMEOUT_MS
+}
+
+/// How binding a fixture's behaviour is (RFC 2119 words).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Level {
+    /// Every implementation must behave so.
+    #[serde(rename = "MUST")]
+    Must,
+    /// An implementation should behave so; a deviation is worth a known-failure entry with a reason.
+    #[serde(rename = "SHOULD")]
+    Should,
+    /// Optional behaviour.
+    #[serde(rename = "MAY")]
+    May,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Must => "MUST",
+            Self::Should => "SHOULD",
+            Self::May => "MAY",
+        })
+    }
+}
+
+/// Which implementation a fixture checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// A broker: the fixture is played as the client, against the broker.
+    Broker,
+    /// A client: mock-broker plays the fixture as the broker, against the client.
+    Client,
+}
+
+/// What to do with broker events that no transcript step lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventPolicy {
+    /// Skip them (the broker emits worker output, retries and the like on its own schedule).
+    #[default]
+    Ignore,
+    /// Fail the fixture.
+    Fail,
+}
+
+/// How the broker is started for this conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSetup {
+    /// The arguments after the binary, as the SDKs pass them.
+    #[serde(default = "default_args")]
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Whether the broker needs the stand-in Relaycast (every real 3.x broker does).
+    #[serde(default = "yes")]
+    pub relaycast: bool,
+}
+
+impl Default for BrokerSetup {
+    fn default() -> Self {
+        Self {
+            args: default_args(),
+            env: BTreeMap::new(),
+            relaycast: true,
+        }
+    }
+}
+
+fn default_args() -> Vec<String> {
+    ["init", "--name", "lead", "--channels", "general"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One API-level call of a client, and what it should come to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// The SDK operation, e.g. `spawn_pty`, `list_agents`, `send_message`, `shutdown`.
+    pub call: String,
+    /// Its arguments, by the protocol's member names.
+    #[serde(default = "empty_object")]
+    pub args: Value,
+    /// The outcome the client should report.
+    pub expect: ActionOutcome,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+/// What a client's call should come to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActionOutcome {
+    /// The call succeeds with a result matching this pattern.
+    Result(Pattern),
+    /// The call fails with a protocol error matching this pattern (`{code, message, retryable, data}`).
+    Error(Pattern),
+    /// The call fails because the broker exited or the connection broke.
+    Disconnected(bool),
+    /// The call gets no answer within its deadline.
+    Timeout(bool),
+}
+
+/// A step of the transcript: one action, an optional deadline and a note.
+///
+/// Written as an object with exactly one action member (e.g. `{"broker": {...}}`), plus optionally
+/// `within_ms` and `note`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Step {
+    /// What happens.
+    #[serde(flatten)]
+    pub action: StepAction,
+    /// The deadline of a step that waits, overriding the fixture's `step_timeout_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_ms: Option<u64>,
+    /// A remark for readers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut members = serde_json::Map::deserialize(deserializer)?;
+        let within_ms = members
+            .remove("within_ms")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|error| D::Error::custom(format!("within_ms: {error}")))?;
+        let note = members
+            .remove("note")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|error| D::Error::custom(format!("note: {error}")))?;
+        if members.len() != 1 {
+            let keys: Vec<&str> = members.keys().map(String::as_str).collect();
+            return Err(D::Error::custom(format!(
+                "a step has exactly one action (client, client_any_order, client_raw, client_hex, \
+                 close_stdin, signal, broker, broker_any_order, broker_log, sleep_ms, silence_ms, \
+                 exit, fault), found {keys:?}"
+            )));
+        }
+        let action = StepAction::deserialize(Value::Object(members)).map_err(D::Error::custom)?;
+        Ok(Self {
+            action,
+            within_ms,
+            note,
+        })
+    }
+}
+
+impl Step {
+    /// A step with no deadline of its own and no note.
+    pub fn new(action: StepAction) -> Self {
+        Self {
+            action,
+            within_ms: None,
+            note: None,
+        }
+    }
+}
+
+/// What a step does. Each is written as a single member naming it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepAction {
+    /// The client writes a frame (a pattern: produced by a client player, matched by mock-broker).
+    Client(Pattern),
+    /// The client writes these frames, in any order.
+    ClientAnyOrder(Vec<Pattern>),
+    /// The client writes this text and a newline, as is (bad input; broker side only).
+    ClientRaw(String),
+    /// The client writes these bytes, given in hex, as is (e.g. invalid UTF-8; broker side only).
+    ClientHex(Hex),
+    /// The client closes the broker's stdin.
+    CloseStdin(True),
+    /// The client sends the broker a signal (`TERM`, `INT`, `KILL`, `HUP`).
+    Signal(Signal),
+    /// The broker writes a frame matching this pattern.
+    Broker(Pattern),
+    /// The broker writes frames matching these patterns, in any order.
+    BrokerAnyOrder(Vec<Pattern>),
+    /// The broker writes a line that is not a frame (its log), matching this pattern.
+    BrokerLog(Pattern),
+    /// Nothing happens for this long.
+    SleepMs(u64),
+    /// No frame (other than ignored events) comes for this long.
+    SilenceMs(u64),
+    /// The broker exits this way within the step's deadline.
+    Exit(ExitStatus),
+    /// A fault mock-broker injects (client side only).
+    Fault(Fault),
+}
+
+impl StepAction {
+    /// The member name the step is written with (`client`, `broker`, `exit`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Client(_) => "client",
+            Self::ClientAnyOrder(_) => "client_any_order",
+            Self::ClientRaw(_) => "client_raw",
+            Self::ClientHex(_) => "client_hex",
+            Self::CloseStdin(_) => "close_stdin",
+            Self::Signal(_) => "signal",
+            Self::Broker(_) => "broker",
+            Self::BrokerAnyOrder(_) => "broker_any_order",
+            Self::BrokerLog(_) => "broker_log",
+            Self::SleepMs(_) => "sleep_ms",
+            Self::SilenceMs(_) => "silence_ms",
+            Self::Exit(_) => "exit",
+            Self::Fault(_) => "fault",
+        }
+    }
+}
+
+/// The constant `true`: the value of steps that need no argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct True;
+
+impl Serialize for True {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bool(true)
+    }
+}
+
+impl<'de> Deserialize<'de> for True {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match bool::deserialize(deserializer)? {
+            true => Ok(True),
+            false => Err(serde::de::Error::custom(
+                "write `true`, or leave the step out",
+            )),
+        }
+    }
+}
+
+impl JsonSchema for True {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "True".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "const": true })
+    }
+}
+
+/// Bytes written in hex (`"ff0a"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hex(pub Vec<u8>);
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text: String = self.0.iter().map(|byte| format!("{byte:02x}")).collect();
+        serializer.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hex {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+        if !digits.len().is_multiple_of(2) {
+            return Err(serde::de::Error::custom(
+                "hex needs an even number of digits",
+            ));
+        }
+        digits
+            .chunks(2)
+            .map(|pair| {
+                let pair: String = pair.iter().collect();
+                u8::from_str_radix(&pair, 16)
+                    .map_err(|_| serde::de::Error::custom(format!("`{pair}` is not a hex byte")))
+            })
+            .collect::<Result<_, _>>()
+            .map(Hex)
+    }
+}
+
+impl JsonSchema for Hex {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Hex".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "pattern": "^(\\s*[0-9a-fA-F]{2})*\\s*$" })
+    }
+}
+
+/// A signal, by its name without `SIG`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Signal {
+    /// SIGTERM.
+    Term,
+    /// SIGINT.
+    Int,
+    /// SIGKILL.
+    Kill,
+    /// SIGHUP.
+    Hup,
+}
+
+impl Signal {
+    /// The signal's number on Linux.
+    pub fn number(self) -> i32 {
+        match self {
+            Self::Hup => 1,
+            Self::Int => 2,
+            Self::Kill => 9,
+            Self::Term => 15,
+        }
+    }
+
+    /// The signal with this number, if it is one of these.
+    pub fn from_number(number: i32) -> Option<Self> {
+        [Self::Hup, Self::Int, Self::Kill, Self::Term]
+            .into_iter()
+            .find(|signal| signal.number() == number)
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Term => "TERM",
+            Self::Int => "INT",
+            Self::Kill => "KILL",
+            Self::Hup => "HUP",
+        })
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExitStatus {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(Signal),
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Code(code) => write!(f, "exit code {code}"),
+            Self::Signal(signal) => write!(f, "signal {signal}"),
+        }
+    }
+}
+
+/// A fault mock-broker injects into its output. Frames a broker may really send (duplicate,
+/// unsolicited, `null`-id, unknown-id or out-of-order responses, no `hello_ack`) are ordinary
+/// `broker` steps; exits and deaths by a signal are `exit` steps; a stall is a `sleep_ms` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// Write this text to stdout as is, without adding a newline (garbage, a partial line).
+    Write(String),
+    /// Write these bytes to stdout as is (e.g. invalid UTF-8).
+    WriteHex(Hex),
+    /// Write a valid `worker_stream` event frame this many bytes long, and a newline.
+    OversizedLine(usize),
+    /// Write this many bytes of text lines to stderr, blocking until the client reads them.
+    StderrFlood(usize),
+}
