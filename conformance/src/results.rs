@@ -1,0 +1,100 @@
+//! What a run found: one result per fixture, and the summary.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use relay_fixture::Level;
+use relay_fixture::verdict::Failure;
+use serde::Serialize;
+
+/// How one fixture went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every step happened as the transcript says.
+    Pass,
+    /// The implementation did something else (the step says what).
+    Fail,
+    /// The fixture could not be run to a verdict: it did not load, the broker did not start, crashed,
+    /// or is not a stdio protocol v1 broker.
+    Error,
+    /// The fixture does not apply (its side, or the broker version).
+    Skip,
+}
+
+impl Status {
+    /// The word reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pass => "PASS",
+            Self::Fail => "FAIL",
+            Self::Error => "ERROR",
+            Self::Skip => "SKIP",
+        }
+    }
+}
+
+/// The result of one fixture against one implementation.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixtureResult {
+    /// The fixture's id (its file, if it did not load).
+    pub id: String,
+    /// The fixture file.
+    pub file: PathBuf,
+    /// Its level, if it loaded.
+    pub level: Option<Level>,
+    /// How it went.
+    pub status: Status,
+    /// Why it failed, errored or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Steps completed, of the transcript's steps.
+    pub steps_completed: usize,
+    /// Steps in the transcript.
+    pub steps_total: usize,
+    /// How long it took.
+    #[serde(serialize_with = "millis")]
+    pub duration: Duration,
+    /// The last lines written to the broker.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sent_tail: Vec<String>,
+    /// The last lines the broker wrote on stdout.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub received_tail: Vec<String>,
+    /// The last lines the broker wrote on stderr.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stderr_tail: Vec<String>,
+}
+
+fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Errors.
+    pub errors: usize,
+    /// Skipped.
+    pub skipped: usize,
+}
+
+impl Summary {
+    /// Counts `results`.
+    pub fn of(results: &[FixtureResult]) -> Self {
+        let mut summary = Self::default();
+        for result in results {
+            match result.status {
+                Status::Pass => summary.passed += 1,
+                Status::Fail => summary.failed += 1,
+                Status::Error => summary.errors += 1,
+                Status::Skip => summary.skipped += 1,
+            }
+        }
+        summary
+    }
+}

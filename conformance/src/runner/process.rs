@@ -1,0 +1,243 @@
+//! One broker process under test: started in a scratch directory, read and written line by line, and
+//! never left behind.
+//!
+//! The broker runs in a process group of its own, with its working directory, `HOME` and `TMPDIR` in a
+//! fresh temporary directory. A reader task turns its stdout into classified lines; another keeps the
+//! last lines of its stderr for reports. Dropping a [`BrokerProcess`] kills the whole group, so neither
+//! the broker nor the workers it spawned outlive the run.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use relay_fixture::{ExitStatus, Signal};
+use relay_protocol::Line;
+use relay_protocol::codec::LineCodec;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::codec::FramedRead;
+
+/// How many lines of each kind a report keeps.
+pub const TAIL_LINES: usize = 12;
+
+/// A line from the broker's stdout, or its end.
+#[derive(Debug)]
+pub enum Received {
+    /// A classified line.
+    Line(Line),
+    /// stdout closed.
+    Eof,
+    /// Reading stdout failed.
+    Error(std::io::Error),
+}
+
+/// What to start: the program, its arguments and extra environment.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The broker executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment variables to set (on top of the runner's, with `HOME` and `TMPDIR` replaced).
+    pub env: Vec<(String, String)>,
+}
+
+/// A running broker; see the [module docs](self).
+pub struct BrokerProcess {
+    child: Child,
+    pid: Option<i32>,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<Received>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    sent: VecDeque<String>,
+    received: VecDeque<String>,
+    exit: Option<std::process::ExitStatus>,
+    _scratch: tempfile::TempDir,
+}
+
+impl BrokerProcess {
+    /// Starts `launch` in a fresh scratch directory.
+    pub fn spawn(launch: &Launch) -> std::io::Result<Self> {
+        let scratch = tempfile::Builder::new()
+            .prefix("relay-conformance-")
+            .tempdir()?;
+        let home = scratch.path().join("home");
+        let tmp = scratch.path().join("tmp");
+        let work = scratch.path().join("work");
+        for dir in [&home, &tmp, &work] {
+            std::fs::create_dir(dir)?;
+        }
+        let mut command = Command::new(&launch.program);
+        command
+            .args(&launch.args)
+            .current_dir(&work)
+            .env("HOME", &home)
+            .env("TMPDIR", &tmp)
+            .envs(launch.env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let pid = child.id().and_then(|pid| i32::try_from(pid).ok());
+        let stdin = child.stdin.take();
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(std::io::Error::other("the broker's stdio is not piped"));
+        };
+
+        let (lines_tx, lines) = mpsc::channel(1024);
+        tokio::spawn(async move {
+            let mut stdout = FramedRead::new(stdout, LineCodec::default());
+            loop {
+                let received = match stdout.next().await {
+                    Some(Ok(line)) => Received::Line(line),
+                    Some(Err(error)) => Received::Error(error),
+                    None => Received::Eof,
+                };
+                let done = !matches!(received, Received::Line(_));
+                if lines_tx.send(received).await.is_err() || done {
+                    return;
+                }
+            }
+        });
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
+        let tail = Arc::clone(&stderr_tail);
+        tokio::spawn(async move {
+            let mut stderr = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = stderr.next_line().await {
+                if let Ok(mut tail) = tail.lock() {
+                    push_bounded(&mut tail, line);
+                }
+            }
+        });
+        Ok(Self {
+            child,
+            pid,
+            stdin,
+            lines,
+            stderr_tail,
+            sent: VecDeque::with_capacity(TAIL_LINES),
+            received: VecDeque::with_capacity(TAIL_LINES),
+            exit: None,
+            _scratch: scratch,
+        })
+    }
+
+    /// Writes `bytes` to the broker's stdin; `shown` is how the report shows it.
+    pub async fn send(&mut self, bytes: &[u8], shown: String) -> std::io::Result<()> {
+        push_bounded(&mut self.sent, shown);
+        let stdin = self.stdin.as_mut().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdin is closed")
+        })?;
+        stdin.write_all(bytes).await?;
+        stdin.flush().await
+    }
+
+    /// Closes the broker's stdin.
+    pub fn close_stdin(&mut self) {
+        push_bounded(&mut self.sent, "(stdin closed)".to_owned());
+        self.stdin = None;
+    }
+
+    /// Sends the broker (not its workers) a signal.
+    pub fn signal(&mut self, signal: Signal) -> std::io::Result<()> {
+        push_bounded(&mut self.sent, format!("(SIG{signal})"));
+        let pid = self
+            .pid
+            .ok_or_else(|| std::io::Error::other("the broker has no pid"))?;
+        let signal =
+            nix::sys::signal::Signal::try_from(signal.number()).map_err(std::io::Error::other)?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
+            .map_err(std::io::Error::other)
+    }
+
+    /// The next stdout line, or `None` if `deadline` passes first.
+    pub async fn next_line(&mut self, deadline: Instant) -> Option<Received> {
+        let received = tokio::time::timeout_at(deadline, self.lines.recv())
+            .await
+            .ok()?
+            .unwrap_or(Received::Eof);
+        if let Received::Line(line) = &received {
+            push_bounded(&mut self.received, relay_fixture::wire::describe_line(line));
+        }
+        Some(received)
+    }
+
+    /// Waits for the broker to exit, until `deadline`.
+    pub async fn wait_exit(&mut self, deadline: Instant) -> Option<ExitStatus> {
+        if self.exit.is_none() {
+            self.exit = tokio::time::timeout_at(deadline, self.child.wait())
+                .await
+                .ok()?
+                .ok();
+        }
+        self.exit.as_ref().map(exit_status)
+    }
+
+    /// Ends the broker: closes stdin and gives it `grace` to exit (the 3.x broker exits on stdin EOF),
+    /// then kills its process group.
+    pub async fn stop(&mut self, grace: Duration) {
+        self.stdin = None;
+        let _ = self.wait_exit(Instant::now() + grace).await;
+        self.kill_group();
+        let _ = self
+            .wait_exit(Instant::now() + Duration::from_secs(5))
+            .await;
+    }
+
+    fn kill_group(&self) {
+        if let Some(pid) = self.pid {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+
+    /// The last lines the broker wrote to stderr.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.stderr_tail
+            .lock()
+            .map(|tail| tail.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The last lines written to the broker.
+    pub fn sent_tail(&self) -> Vec<String> {
+        self.sent.iter().cloned().collect()
+    }
+
+    /// The last lines received from the broker.
+    pub fn received_tail(&self) -> Vec<String> {
+        self.received.iter().cloned().collect()
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        // The broker's workers share its process group; kill them all, whatever state the run is in.
+        self.kill_group();
+    }
+}
+
+fn push_bounded(tail: &mut VecDeque<String>, line: String) {
+    if tail.len() == TAIL_LINES {
+        tail.pop_front();
+    }
+    tail.push_back(line);
+}
+
+fn exit_status(status: &std::process::ExitStatus) -> ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal().and_then(Signal::from_number)) {
+        (Some(code), _) => ExitStatus::Code(code),
+        (None, Some(signal)) => ExitStatus::Signal(signal),
+        (None, None) => ExitStatus::Code(-1),
+    }
+}
