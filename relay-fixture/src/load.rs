@@ -32,14 +32,48 @@ pub fn load_str(text: &str, file: &Path) -> Result<Fixture, LoadError> {
     let fixture: Fixture =
         serde_path_to_error::deserialize(&mut deserializer).map_err(|failure| {
             let path = failure.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            error(path, failure.into_inner().to_string())
+            let path = if path == "." || path == "?" {
+                String::new()
+            } else {
+                path
+            };
+            let (path, reason) = into_step(path, failure.into_inner().to_string());
+            error(path, reason)
         })?;
     deserializer
         .end()
         .map_err(|failure| error(String::new(), failure.to_string()))?;
     validate(&fixture).map_err(|(path, reason)| error(path, reason))?;
     Ok(fixture)
+}
+
+/// Moves the leading `<action>: <pattern path>: ` of a step's error (see `Step`'s deserializer) into
+/// the path, so that it points into the step: `transcript[3].broker.payload.request_id`.
+fn into_step(mut path: String, reason: String) -> (String, String) {
+    let Some((action, rest)) = reason.split_once(": ") else {
+        return (path, reason);
+    };
+    if !crate::model::STEP_ACTIONS.contains(&action) {
+        return (path, reason);
+    }
+    path.push('.');
+    path.push_str(action);
+    let is_path = |text: &str| {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.$[]".contains(c))
+    };
+    match rest.split_once(": ") {
+        Some((inner, reason)) if is_path(inner) => {
+            if !inner.starts_with('[') {
+                path.push('.');
+            }
+            path.push_str(inner);
+            (path, reason.to_owned())
+        }
+        _ => (path, rest.to_owned()),
+    }
 }
 
 /// A fixture file and what loading it gave.
@@ -110,15 +144,18 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
     let played_as_client = fixture.sides.contains(&Side::Broker);
     let played_as_broker = fixture.sides.contains(&Side::Client);
     let mut bound = BTreeSet::new();
+    let last = fixture.transcript.len().saturating_sub(1);
     for (index, step) in fixture.transcript.iter().enumerate() {
         let at = format!("transcript[{index}]");
-        let (patterns, sender) = match &step.action {
-            StepAction::Client(pattern) => (vec![pattern], Some(Side::Client)),
-            StepAction::ClientAnyOrder(patterns) => (patterns.iter().collect(), Some(Side::Client)),
-            StepAction::Broker(pattern) | StepAction::BrokerLog(pattern) => {
-                (vec![pattern], Some(Side::Broker))
+        let patterns: Vec<&Pattern> = match &step.action {
+            StepAction::Client(pattern)
+            | StepAction::Broker(pattern)
+            | StepAction::BrokerLog(pattern) => {
+                vec![pattern]
             }
-            StepAction::BrokerAnyOrder(patterns) => (patterns.iter().collect(), Some(Side::Broker)),
+            StepAction::ClientAnyOrder(patterns) | StepAction::BrokerAnyOrder(patterns) => {
+                patterns.iter().collect()
+            }
             StepAction::ClientRaw(_) | StepAction::ClientHex(_) | StepAction::Signal(_)
                 if played_as_broker =>
             {
@@ -136,29 +173,34 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
                         .into(),
                 ));
             }
-            _ => (Vec::new(), None),
+            StepAction::Exit(_) if index != last => {
+                return Err((
+                    at,
+                    "an `exit` step ends the transcript: nothing may follow it".into(),
+                ));
+            }
+            _ => Vec::new(),
         };
-        // The side that sends must be able to produce the frame from the pattern.
-        let producer_plays = match sender {
-            Some(Side::Client) => played_as_client,
-            Some(Side::Broker) => played_as_broker,
-            None => false,
-        };
+        // Whichever side a fixture checks, the other side is played: every frame must be producible
+        // by its sender and matchable by its receiver.
         for (position, pattern) in patterns.iter().enumerate() {
             let at = if patterns.len() > 1 {
-                format!("{at}[{position}]")
+                format!("{at}.{}[{position}]", step.action.name())
             } else {
-                at.clone()
+                format!("{at}.{}", step.action.name())
             };
             check_vars(pattern, &bound, &at)?;
-            if producer_plays {
-                pattern.check_producible().map_err(|error| {
-                    (
-                        at.clone(),
-                        format!("the sender cannot produce this: {error}"),
-                    )
-                })?;
-            }
+            pattern.check_producible().map_err(|error| {
+                let inner = match error.path.as_str() {
+                    "" => at.clone(),
+                    inner if inner.starts_with('[') => format!("{at}{inner}"),
+                    inner => format!("{at}.{inner}"),
+                };
+                (
+                    inner,
+                    format!("the sender cannot produce this: {}", error.reason),
+                )
+            })?;
         }
         for pattern in &patterns {
             bound.extend(pattern.bound_names().into_iter().map(str::to_owned));
@@ -173,11 +215,12 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
 }
 
 fn check_vars(pattern: &Pattern, bound: &BTreeSet<String>, at: &str) -> Result<(), Invalid> {
-    let own: BTreeSet<&str> = pattern.bound_names().into_iter().collect();
+    // Members are matched in key order, not in the order written: a `$var` may only read a name that
+    // an earlier step bound.
     match pattern
         .var_names()
         .into_iter()
-        .find(|name| !bound.contains(*name) && !own.contains(name))
+        .find(|name| !bound.contains(*name))
     {
         Some(name) => Err((
             at.to_owned(),

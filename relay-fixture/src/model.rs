@@ -23,6 +23,7 @@ pub const DEFAULT_STEP_TIMEOUT_MS: u64 = 5_000;
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
     /// The format and its version: `relay-fixture/1`.
+    #[schemars(extend("const" = FORMAT))]
     pub format: String,
     /// A unique id, by convention the file's path below the corpus without `.json`, e.g.
     /// `requests/list_agents/empty`.
@@ -33,6 +34,7 @@ pub struct Fixture {
     pub level: Level,
     /// The protocol version, 1.
     #[serde(default = "protocol_v1")]
+    #[schemars(extend("const" = 1))]
     pub protocol: u32,
     /// The broker versions this fixture applies to, as a semver requirement (e.g. `>=3.1.0, <4`).
     #[serde(default = "any_broker")]
@@ -40,6 +42,7 @@ pub struct Fixture {
     pub brokers: semver::VersionReq,
     /// Which implementations the fixture checks: `broker` (played as the client against a broker),
     /// `client` (played as the broker by mock-broker against a client), or both.
+    #[schemars(length(min = 1))]
     pub sides: Vec<Side>,
     /// Free-form labels, e.g. the request types and event kinds it exercises.
     #[serde(default)]
@@ -182,10 +185,10 @@ pub enum ActionOutcome {
     Result(Pattern),
     /// The call fails with a protocol error matching this pattern (`{code, message, retryable, data}`).
     Error(Pattern),
-    /// The call fails because the broker exited or the connection broke.
-    Disconnected(bool),
-    /// The call gets no answer within its deadline.
-    Timeout(bool),
+    /// The call fails because the broker exited or the connection broke (`"disconnected": true`).
+    Disconnected(True),
+    /// The call gets no answer within its deadline (`"timeout": true`).
+    Timeout(True),
 }
 
 /// A step of the transcript: one action, an optional deadline and a note.
@@ -193,6 +196,7 @@ pub enum ActionOutcome {
 /// Written as an object with exactly one action member (e.g. `{"broker": {...}}`), plus optionally
 /// `within_ms` and `note`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(extend("unevaluatedProperties" = false))]
 pub struct Step {
     /// What happens.
     #[serde(flatten)]
@@ -227,7 +231,15 @@ impl<'de> Deserialize<'de> for Step {
                  exit, fault), found {keys:?}"
             )));
         }
-        let action = StepAction::deserialize(Value::Object(members)).map_err(D::Error::custom)?;
+        let name = members.keys().next().cloned().unwrap_or_default();
+        let action = StepAction::deserialize(Value::Object(members)).map_err(|error| {
+            // `<action>: <reason>` lets the loader extend the error's path into the step.
+            if STEP_ACTIONS.contains(&name.as_str()) {
+                D::Error::custom(format!("{name}: {error}"))
+            } else {
+                D::Error::custom(error)
+            }
+        })?;
         Ok(Self {
             action,
             within_ms,
@@ -279,6 +291,23 @@ pub enum StepAction {
     Fault(Fault),
 }
 
+/// The member names of the step actions.
+pub const STEP_ACTIONS: &[&str] = &[
+    "client",
+    "client_any_order",
+    "client_raw",
+    "client_hex",
+    "close_stdin",
+    "signal",
+    "broker",
+    "broker_any_order",
+    "broker_log",
+    "sleep_ms",
+    "silence_ms",
+    "exit",
+    "fault",
+];
+
 impl StepAction {
     /// The member name the step is written with (`client`, `broker`, `exit`, ...).
     pub fn name(&self) -> &'static str {
@@ -327,7 +356,10 @@ impl JsonSchema for True {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "const": true })
+        schemars::json_schema!({
+            "description": "The constant `true`: the value of steps that need no argument.",
+            "const": true
+        })
     }
 }
 
@@ -345,7 +377,13 @@ impl Serialize for Hex {
 impl<'de> Deserialize<'de> for Hex {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
+        // Whitespace is ignored anywhere; every other character must be a hex digit.
         let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+        if let Some(bad) = digits.iter().find(|c| !c.is_ascii_hexdigit()) {
+            return Err(serde::de::Error::custom(format!(
+                "`{bad}` is not a hex digit"
+            )));
+        }
         if !digits.len().is_multiple_of(2) {
             return Err(serde::de::Error::custom(
                 "hex needs an even number of digits",
@@ -369,7 +407,11 @@ impl JsonSchema for Hex {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string", "pattern": "^(\\s*[0-9a-fA-F]{2})*\\s*$" })
+        schemars::json_schema!({
+            "description": "Bytes written in hex, two digits a byte (`\"ff0a\"`); whitespace is ignored.",
+            "type": "string",
+            "pattern": "^(\\s*[0-9a-fA-F]\\s*[0-9a-fA-F])*\\s*$"
+        })
     }
 }
 
@@ -385,6 +427,18 @@ pub enum Signal {
     Kill,
     /// SIGHUP.
     Hup,
+    /// SIGQUIT.
+    Quit,
+    /// SIGABRT.
+    Abrt,
+    /// SIGSEGV.
+    Segv,
+    /// SIGPIPE.
+    Pipe,
+    /// SIGUSR1.
+    Usr1,
+    /// SIGUSR2.
+    Usr2,
 }
 
 impl Signal {
@@ -393,15 +447,36 @@ impl Signal {
         match self {
             Self::Hup => 1,
             Self::Int => 2,
+            Self::Quit => 3,
+            Self::Abrt => 6,
             Self::Kill => 9,
+            Self::Usr1 => 10,
+            Self::Segv => 11,
+            Self::Usr2 => 12,
+            Self::Pipe => 13,
             Self::Term => 15,
         }
     }
 
+    /// Every signal this model names.
+    pub const ALL: &'static [Signal] = &[
+        Self::Hup,
+        Self::Int,
+        Self::Quit,
+        Self::Abrt,
+        Self::Kill,
+        Self::Usr1,
+        Self::Segv,
+        Self::Usr2,
+        Self::Pipe,
+        Self::Term,
+    ];
+
     /// The signal with this number, if it is one of these.
     pub fn from_number(number: i32) -> Option<Self> {
-        [Self::Hup, Self::Int, Self::Kill, Self::Term]
-            .into_iter()
+        Self::ALL
+            .iter()
+            .copied()
             .find(|signal| signal.number() == number)
     }
 }
@@ -413,6 +488,12 @@ impl fmt::Display for Signal {
             Self::Int => "INT",
             Self::Kill => "KILL",
             Self::Hup => "HUP",
+            Self::Quit => "QUIT",
+            Self::Abrt => "ABRT",
+            Self::Segv => "SEGV",
+            Self::Pipe => "PIPE",
+            Self::Usr1 => "USR1",
+            Self::Usr2 => "USR2",
         })
     }
 }

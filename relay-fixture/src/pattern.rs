@@ -230,7 +230,16 @@ fn compile(source: &Value, path: &str, exact: bool) -> Result<Node, PatternError
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .map(|(index, item)| compile(item, &index_path(path, index), exact))
+            .map(|(index, item)| {
+                let at = index_path(path, index);
+                match compile(item, &at, exact)? {
+                    Node::Absent => Err(PatternError::new(
+                        &at,
+                        "`$absent` is only allowed as an object member",
+                    )),
+                    node => Ok(node),
+                }
+            })
             .collect::<Result<_, _>>()
             .map(Node::Array),
         Value::Object(members) if is_operator_object(members) => {
@@ -469,27 +478,11 @@ fn match_operators(
             return fail("an array".to_owned());
         };
         let mut used = vec![false; items.len()];
-        for (index, pattern) in wanted.iter().enumerate() {
-            let found = items.iter().enumerate().find_map(|(position, item)| {
-                if used[position] {
-                    return None;
-                }
-                let mut scratch = bindings.clone();
-                match_node(pattern, item, &index_path(path, position), &mut scratch)
-                    .ok()
-                    .map(|()| (position, scratch))
-            });
-            match found {
-                Some((position, scratch)) => {
-                    used[position] = true;
-                    *bindings = scratch;
-                }
-                None => {
-                    return fail(format!(
-                        "an array containing an element like `$contains[{index}]`"
-                    ));
-                }
-            }
+        if !assign_distinct(wanted, items, path, &mut used, bindings) {
+            return fail(format!(
+                "an array with a distinct element for each of the {} `$contains` patterns",
+                wanted.len()
+            ));
         }
     }
     if let Some(name) = &ops.var {
@@ -511,6 +504,36 @@ fn match_operators(
         }
     }
     Ok(())
+}
+
+/// Finds a distinct element of `items` for each pattern of `wanted` (backtracking, so the order of
+/// the patterns does not matter), binding as it goes; on failure `bindings` is unchanged.
+fn assign_distinct(
+    wanted: &[Node],
+    items: &[Value],
+    path: &str,
+    used: &mut [bool],
+    bindings: &mut Bindings,
+) -> bool {
+    let Some((pattern, rest)) = wanted.split_first() else {
+        return true;
+    };
+    for (position, item) in items.iter().enumerate() {
+        if used[position] {
+            continue;
+        }
+        let mut scratch = bindings.clone();
+        if match_node(pattern, item, &index_path(path, position), &mut scratch).is_err() {
+            continue;
+        }
+        used[position] = true;
+        if assign_distinct(rest, items, path, used, &mut scratch) {
+            *bindings = scratch;
+            return true;
+        }
+        used[position] = false;
+    }
+    false
 }
 
 fn produce_node(node: &Node, path: &str, bindings: &mut Bindings) -> Result<Value, PatternError> {
@@ -560,9 +583,18 @@ fn produce_node(node: &Node, path: &str, bindings: &mut Bindings) -> Result<Valu
                 ));
             };
             if let Some(name) = &ops.bind {
-                bindings
-                    .entry(name.clone())
-                    .or_insert_with(|| value.clone());
+                match bindings.get(name) {
+                    Some(bound) if *bound != value => {
+                        return Err(PatternError::new(
+                            path,
+                            format!("`{name}` is already bound to {bound}, not {value}"),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        bindings.insert(name.clone(), value.clone());
+                    }
+                }
             }
             Ok(value)
         }
@@ -629,7 +661,10 @@ impl serde::Serialize for Pattern {
 impl<'de> serde::Deserialize<'de> for Pattern {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let source = <Value as serde::Deserialize>::deserialize(deserializer)?;
-        Pattern::compile(source).map_err(serde::de::Error::custom)
+        Pattern::compile(source).map_err(|error| match error.path.is_empty() {
+            true => serde::de::Error::custom(error.reason),
+            false => serde::de::Error::custom(format!("{}: {}", error.path, error.reason)),
+        })
     }
 }
 

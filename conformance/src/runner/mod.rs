@@ -59,6 +59,9 @@ impl Target {
     }
 }
 
+/// How long a failed fixture's broker is given to show that it has exited.
+const EXIT_CHECK: Duration = Duration::from_millis(200);
+
 /// How long a broker gets to exit after its stdin closes, at the end of a fixture.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -148,11 +151,22 @@ pub async fn run_one(
     result.steps_completed = player.steps_completed();
     match outcome {
         Ok(()) => result.status = Status::Pass,
-        Err(failure) => {
-            // A broker that died where the transcript did not say so is an error, not a mismatch.
-            let crashed = failure.reason.starts_with("the broker exited")
-                || failure.reason.starts_with("the broker stdout closed");
-            result.status = if crashed { Status::Error } else { Status::Fail };
+        Err(mut failure) => {
+            // A broker that ended where the transcript did not say so crashed: an error, not a mismatch.
+            let expected_exit = failure.action.as_deref() == Some("exit");
+            let exited = broker
+                .wait_exit(tokio::time::Instant::now() + EXIT_CHECK)
+                .await;
+            match exited {
+                Some(status) if !expected_exit => {
+                    result.status = Status::Error;
+                    failure.reason = format!(
+                        "the broker ended unexpectedly ({status}): {}",
+                        failure.reason
+                    );
+                }
+                _ => result.status = Status::Fail,
+            }
             result.failure = Some(failure);
         }
     }
