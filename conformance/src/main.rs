@@ -3,10 +3,6 @@
 //! Exit codes: 0 when every result is as expected, 1 when some fixture failed or errored, 2 for usage
 //! or environment errors (no such fixture directory, no such broker).
 
-mod report;
-mod results;
-mod runner;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,8 +10,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::results::Summary;
-use crate::runner::Target;
+use conformance::report;
+use conformance::results::Summary;
+use conformance::runner::{self, Target};
 
 /// Every result was as expected.
 const EXIT_OK: u8 = 0;
