@@ -1,8 +1,42 @@
 //! An async client for the Agent Relay broker's stdio protocol v1: the Rust twin of the TypeScript
-//! and Python SDK clients.
+//! and Python SDK clients, and more robust than both.
 //!
-//! Status: not yet implemented. This crate has no API yet; the client arrives with its own issue
-//! (process start and handshake, typed requests, events, robust shutdown, verified broker install).
-//! Until then, use [`relay_protocol`] for the wire types.
+//! [`RelayClient::start`] runs `agent-relay-broker init --name N --channels C ...` as a child process
+//! and completes the `hello` handshake; each request type has a typed method (and
+//! [`RelayClient::request_raw`] sends any other); events come as a [`Stream`](futures_util::Stream)
+//! for any number of subscribers and from a bounded replay buffer; the broker's stderr and its
+//! non-protocol stdout lines have streams of their own.
+//!
+//! Robustness, each covered by a test against a mock-broker fault:
+//! - log lines on stdout are skipped and reported, never fatal; a line over the length limit is
+//!   dropped and reported, and the client goes on;
+//! - an `invalid_request` error with `request_id: null` fails the request it answers at once (the
+//!   broker answers in order) instead of letting it time out;
+//! - when the broker exits, crashes or is killed, every pending request fails at once with the exit
+//!   status and the last stderr lines, and later calls fail fast;
+//! - stderr is always drained, so a broker flooding it never deadlocks the client;
+//! - shutdown is the `shutdown` request, closing stdin, SIGTERM and SIGKILL, each with a deadline,
+//!   and dropping the client never leaves a broker (or its workers) behind;
+//! - concurrent requests are correlated by id, whatever order the responses come in.
+//!
+//! Not covered: the 4.x+ HTTP API, and the broker-to-worker protocol.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
+
+mod agents;
+mod client;
+mod connection;
+mod errors;
+mod events;
+mod options;
+mod process;
+mod resolve;
+
+pub use agents::{SpawnOptions, Transport, pty_args};
+pub use client::{RelayClient, SendOutcome};
+pub use connection::Diagnostic;
+pub use errors::{ClientError, ExitStatus};
+pub use events::{DEFAULT_EVENT_BUFFER, EventFilter};
+pub use options::{ClientOptions, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use relay_protocol;
+pub use resolve::{BINARY_ENV, BINARY_NAME, resolve_binary};

@@ -1,0 +1,124 @@
+//! The client's one error type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use relay_protocol::{ErrorCode, ProtocolError};
+use serde_json::Value;
+
+/// How the broker process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal (by number) killed it.
+    Signal(i32),
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code(code) => write!(f, "code={code}"),
+            Self::Signal(signal) => write!(f, "signal={signal}"),
+        }
+    }
+}
+
+/// Everything a client call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The broker answered with an `error` frame.
+    #[error("broker error {code}: {message}")]
+    Protocol {
+        /// The error code.
+        code: ErrorCode,
+        /// The broker's message.
+        message: String,
+        /// Whether trying again may succeed.
+        retryable: bool,
+        /// Code-specific details (`null` when absent).
+        data: Value,
+    },
+    /// No answer came in time.
+    #[error("request timed out after {}ms (type='{request_type}', request_id='{request_id}')", .after.as_millis())]
+    Timeout {
+        /// The request's type.
+        request_type: String,
+        /// Its id.
+        request_id: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// The broker process ended (or closed its stdout) before answering.
+    #[error("broker exited ({}){}", status.map_or_else(|| "stdout closed".to_owned(), |s| s.to_string()), stderr_suffix(.stderr_tail))]
+    BrokerExited {
+        /// How it ended, if it did.
+        status: Option<ExitStatus>,
+        /// The last lines it wrote to stderr.
+        stderr_tail: Vec<String>,
+    },
+    /// The client was shut down.
+    #[error("the client is shut down")]
+    Closed,
+    /// The broker executable could not be started.
+    #[error("cannot start the broker `{}`", program.display())]
+    Spawn {
+        /// The executable.
+        program: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading from or writing to the broker failed.
+    #[error("broker I/O failed")]
+    Io(#[source] std::io::Error),
+    /// The broker answered with a frame that does not fit the request.
+    #[error("malformed response to {request}: {reason}")]
+    MalformedResponse {
+        /// Which request (its id or type).
+        request: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The binary is not a stdio protocol v1 broker.
+    #[error("`{}` is not a stdio protocol v1 broker: {found}", program.display())]
+    NotAStdioBroker {
+        /// The executable.
+        program: PathBuf,
+        /// What it turned out to be.
+        found: String,
+    },
+    /// No broker executable was found, and none could be installed.
+    #[error("no broker executable: {0}")]
+    BinaryNotFound(String),
+}
+
+fn stderr_suffix(tail: &[String]) -> String {
+    tail.iter()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map_or_else(String::new, |line| format!(": {line}"))
+}
+
+impl ClientError {
+    /// The protocol error code, for [`ClientError::Protocol`].
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::Protocol { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for ClientError {
+    fn from(error: ProtocolError) -> Self {
+        let data = error.data().clone();
+        Self::Protocol {
+            code: error.code,
+            message: error.message,
+            retryable: error.retryable,
+            data,
+        }
+    }
+}
