@@ -15,11 +15,11 @@ mod record;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use relay_fixture::verdict::{Failure, Outcome, Verdict};
-use relay_fixture::{ExitStatus, Fixture, Side};
+use relay_fixture::{ExitStatus, Fixture};
 
 /// The exit code when the client did not follow the transcript.
 pub const EXIT_MISMATCH: u8 = 65;
@@ -79,7 +79,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Command::Init(args) => runtime.block_on(play_fixture(args)),
         Command::Record(args) => match runtime.block_on(record::record(args)) {
             Ok(code) => code,
@@ -88,11 +88,18 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
-    }
+    };
+    // tokio reads stdin, and writes stdout and stderr, on blocking threads that cannot be cancelled:
+    // dropping the runtime would wait for them, for ever if the client keeps stdin open without
+    // writing or stops reading stdout or stderr. Everything for the client has been flushed by now.
+    runtime.shutdown_background();
+    code
 }
 
 async fn play_fixture(args: InitArgs) -> ExitCode {
     let started = Instant::now();
+    // Listen before anything else, so that a signal is never lost (or left to its default action).
+    let mut signals = listen_for_signals();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let verdict = |fixture: String, outcome, steps_completed, steps_total, failure| Verdict {
         fixture,
@@ -127,16 +134,11 @@ async fn play_fixture(args: InitArgs) -> ExitCode {
         tokio::io::stdout(),
         tokio::io::stderr(),
     );
-    let result = tokio::select! {
-        result = player.run() => result,
-        signal = termination() => Err(Failure::new(format!("terminated by {signal}"))),
-    };
+    let result = player.run(&mut signals).await;
     let completed = player.steps_completed();
     drop(player);
     let (outcome, failure, end) = match result {
         Ok(end) => (Outcome::Pass, None, Some(end)),
-        // A client that stops the broker with a signal after the whole conversation has passed.
-        Err(_) if completed == total => (Outcome::Pass, None, None),
         Err(failure) => (Outcome::Fail, Some(failure), None),
     };
     report(
@@ -148,28 +150,37 @@ async fn play_fixture(args: InitArgs) -> ExitCode {
             ExitCode::from(code.clamp(0, 255) as u8)
         }
         (Outcome::Pass, Some(play::End::Exit(ExitStatus::Signal(signal)))) => die_by(signal),
+        // The transcript ended with the client closing stdin or stopping the broker by a signal.
         (Outcome::Pass, _) => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_MISMATCH),
     }
 }
 
+/// Loads the fixture. mock-broker plays any fixture: a broker-side one checks the runner and the
+/// fixture itself, a client-side one checks a client.
 fn load(args: &InitArgs) -> Result<Fixture, String> {
-    let fixture = relay_fixture::load_file(&args.fixture).map_err(|error| error.to_string())?;
-    if !fixture.sides.contains(&Side::Client) {
-        return Err(format!(
-            "fixture `{}` is for checking brokers only (sides: broker); mock-broker plays client-side fixtures",
-            fixture.id
-        ));
-    }
-    Ok(fixture)
+    relay_fixture::load_file(&args.fixture).map_err(|error| error.to_string())
 }
+
+/// How long a diagnosis may take to reach stderr: a client that does not read the broker's stderr
+/// (the `stderr_flood` fault checks that) must not keep mock-broker from reporting and exiting.
+const DIAGNOSIS_GRACE: Duration = Duration::from_secs(1);
 
 /// Writes the verdict to the report file, if asked, and a diagnosis to stderr unless it passed.
 fn report(args: &InitArgs, verdict: &Verdict) {
+    if let Some(path) = &args.report {
+        let written = serde_json::to_vec_pretty(verdict)
+            .map_err(std::io::Error::other)
+            .and_then(|json| std::fs::write(path, json));
+        if let Err(error) = written {
+            diagnose(format!(
+                "mock-broker: cannot write the report to {}: {error}\n",
+                path.display()
+            ));
+        }
+    }
     if let Some(failure) = &verdict.failure {
-        let mut stderr = std::io::stderr().lock();
-        let _ = write!(
-            stderr,
+        diagnose(format!(
             "mock-broker: {} `{}` after {} of {} steps\n{failure}",
             match verdict.outcome {
                 Outcome::Error => "cannot play",
@@ -178,34 +189,46 @@ fn report(args: &InitArgs, verdict: &Verdict) {
             verdict.fixture,
             verdict.steps_completed,
             verdict.steps_total,
-        );
-    }
-    if let Some(path) = &args.report {
-        let written = serde_json::to_vec_pretty(verdict)
-            .map_err(std::io::Error::other)
-            .and_then(|json| std::fs::write(path, json));
-        if let Err(error) = written {
-            eprintln!(
-                "mock-broker: cannot write the report to {}: {error}",
-                path.display()
-            );
-        }
+        ));
     }
 }
 
-/// Waits for SIGTERM or SIGINT, and names it.
-async fn termination() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        },
-        _ => std::future::pending().await,
+/// Writes `text` to stderr from a thread of its own, and waits for that at most [`DIAGNOSIS_GRACE`]:
+/// stderr may be a full pipe that nobody reads.
+fn diagnose(text: String) {
+    let (done, written) = std::sync::mpsc::channel();
+    let writer = std::thread::Builder::new().spawn(move || {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+        let _ = done.send(());
+    });
+    if writer.is_ok() {
+        let _ = written.recv_timeout(DIAGNOSIS_GRACE);
     }
+}
+
+/// Delivers SIGTERM, SIGINT and SIGHUP as they arrive (instead of their default action).
+fn listen_for_signals() -> tokio::sync::mpsc::UnboundedReceiver<relay_fixture::Signal> {
+    use relay_fixture::Signal;
+    use tokio::signal::unix::{SignalKind, signal};
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    for (kind, name) in [
+        (SignalKind::terminate(), Signal::Term),
+        (SignalKind::interrupt(), Signal::Int),
+        (SignalKind::hangup(), Signal::Hup),
+    ] {
+        let Ok(mut stream) = signal(kind) else {
+            continue;
+        };
+        let sender = sender.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if sender.send(name).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    receiver
 }
 
 /// Ends the process by `signal`, as the fixture's `exit` step says.
@@ -215,7 +238,7 @@ fn die_by(signal: relay_fixture::Signal) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     };
     let _ = std::io::stdout().flush();
-    // tokio has installed handlers for TERM and INT; put back the default action so that the signal
+    // tokio has installed handlers for TERM, INT and HUP; put back the default action so that the signal
     // ends the process as it would end a real broker.
     #[allow(unsafe_code)]
     // SAFETY: SIG_DFL installs no handler code, and nothing else changes signal dispositions now.

@@ -13,11 +13,13 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use relay_fixture::verdict::{Failure, MismatchReport};
-use relay_fixture::wire::{describe_line, encode_frame, frame_value};
-use relay_fixture::{Bindings, ExitStatus, Fault, Fixture, Pattern, Step, StepAction};
-use relay_protocol::codec::LineCodec;
+use relay_fixture::wire::{describe_line, encode_frame};
+use relay_fixture::{Bindings, ExitStatus, Fault, Fixture, Pattern, Signal, Step, StepAction};
+use relay_protocol::codec::RawLineCodec;
+use relay_protocol::{RawLine, classify};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 
 /// How a transcript ended when every step passed.
@@ -27,17 +29,30 @@ pub enum End {
     Exit(ExitStatus),
     /// The transcript ran out and the client then closed stdin.
     ClientClosed,
+    /// The client stopped the broker with a signal once the transcript was over.
+    Signalled(Signal),
+}
+
+/// What reading the client's next line came to.
+enum Input {
+    Line(RawLine),
+    Eof,
+    TimedOut,
+    Failed(std::io::Error),
 }
 
 /// Plays one fixture over a client's input and output; see the [module docs](self).
 pub struct Player<'f, R, W, E> {
     fixture: &'f Fixture,
-    input: FramedRead<R, LineCodec>,
+    input: FramedRead<R, RawLineCodec>,
     output: W,
     errors: E,
     bindings: Bindings,
     /// The index of the step being played (`steps.len()` once all are done).
     step: usize,
+    /// Whether the last output of the transcript has started to go out: a client may have read it
+    /// (and may stop the broker) before the write returns.
+    final_output_started: bool,
 }
 
 impl<'f, R, W, E> Player<'f, R, W, E>
@@ -51,11 +66,12 @@ where
     pub fn new(fixture: &'f Fixture, input: R, output: W, errors: E) -> Self {
         Self {
             fixture,
-            input: FramedRead::new(input, LineCodec::default()),
+            input: FramedRead::new(input, RawLineCodec::default()),
             output,
             errors,
             bindings: Bindings::new(),
             step: 0,
+            final_output_started: false,
         }
     }
 
@@ -64,35 +80,75 @@ where
         self.step
     }
 
-    /// Plays every step, then (without an `exit` step) waits for the client to close stdin.
-    pub async fn run(&mut self) -> Result<End, Failure> {
+    /// Plays every step, then (without an `exit` step) waits for the client to close stdin. The
+    /// termination signals the process receives arrive on `signals`: a `signal` step waits for one;
+    /// any other step is interrupted by one, which fails the play unless the transcript is over.
+    pub async fn run(
+        &mut self,
+        signals: &mut mpsc::UnboundedReceiver<Signal>,
+    ) -> Result<End, Failure> {
         let steps = &self.fixture.transcript;
         while self.step < steps.len() {
             let step = &steps[self.step];
-            if let Some(end) = self
-                .play(step)
-                .await
-                .map_err(|failure| self.at_step(failure))?
-            {
-                self.step += 1;
-                return Ok(end);
+            let played = match &step.action {
+                StepAction::Signal(expected) => self.expect_signal(*expected, step, signals).await,
+                _ => tokio::select! {
+                    played = self.play(step) => played,
+                    Some(signal) = signals.recv() => {
+                        if self.final_output_started {
+                            self.step = steps.len();
+                            return Ok(End::Signalled(signal));
+                        }
+                        Err(Failure::new(format!("terminated by SIG{signal}")))
+                    }
+                },
+            };
+            match played.map_err(|failure| self.at_step(failure))? {
+                Some(end) => {
+                    self.step += 1;
+                    return Ok(end);
+                }
+                None => self.step += 1,
             }
-            self.step += 1;
         }
         let deadline = self.deadline(None);
-        match tokio::time::timeout(deadline, self.input.next()).await {
-            Err(_) => Err(Failure::new(format!(
+        let input = tokio::select! {
+            input = self.read_line(deadline) => input,
+            Some(signal) = signals.recv() => return Ok(End::Signalled(signal)),
+        };
+        match input {
+            Input::TimedOut => Err(Failure::new(format!(
                 "the transcript is over, but the client did not close stdin within {} ms",
                 deadline.as_millis()
             ))),
-            Ok(None) => Ok(End::ClientClosed),
-            Ok(Some(Err(error))) => {
+            Input::Eof => Ok(End::ClientClosed),
+            Input::Failed(error) => {
                 Err(Failure::new(format!("reading the client failed: {error}")))
             }
-            Ok(Some(Ok(line))) => Err(Failure {
-                actual: Some(describe_line(&line)),
+            Input::Line(line) => Err(Failure {
+                actual: Some(describe_raw(&line)),
                 ..Failure::new("the client wrote after the end of the transcript")
             }),
+        }
+    }
+
+    async fn expect_signal(
+        &mut self,
+        expected: Signal,
+        step: &Step,
+        signals: &mut mpsc::UnboundedReceiver<Signal>,
+    ) -> Result<Option<End>, Failure> {
+        let deadline = self.deadline(Some(step));
+        match tokio::time::timeout(deadline, signals.recv()).await {
+            Ok(Some(signal)) if signal == expected => Ok(None),
+            Ok(Some(signal)) => Err(Failure {
+                actual: Some(format!("SIG{signal}")),
+                ..Failure::new(format!("expected SIG{expected}, received SIG{signal}"))
+            }),
+            _ => Err(Failure::new(format!(
+                "the client sent no SIG{expected} within {} ms",
+                deadline.as_millis()
+            ))),
         }
     }
 
@@ -120,11 +176,14 @@ where
                 self.match_frame(pattern, frame)?;
             }
             StepAction::ClientAnyOrder(patterns) => {
+                // One deadline for the whole step.
+                let until = tokio::time::Instant::now() + deadline;
                 let mut remaining: Vec<&Pattern> = patterns.iter().collect();
                 while !remaining.is_empty() {
                     let expected =
                         Value::Array(remaining.iter().map(|p| p.source().clone()).collect());
-                    let frame = self.read_frame(deadline, &expected).await?;
+                    let left = until.saturating_duration_since(tokio::time::Instant::now());
+                    let frame = self.read_frame(left, &expected).await?;
                     let found = remaining
                         .iter()
                         .position(|pattern| pattern.matches(&frame, &mut self.bindings).is_ok());
@@ -144,34 +203,40 @@ where
                     }
                 }
             }
-            StepAction::CloseStdin(_) => {
-                match tokio::time::timeout(deadline, self.input.next()).await {
-                    Err(_) => {
-                        return Err(Failure::new(format!(
-                            "the client did not close stdin within {} ms",
-                            deadline.as_millis()
-                        )));
-                    }
-                    Ok(None) => {}
-                    Ok(Some(Err(error))) => {
-                        return Err(Failure::new(format!("reading the client failed: {error}")));
-                    }
-                    Ok(Some(Ok(line))) => {
-                        return Err(Failure {
-                            actual: Some(describe_line(&line)),
-                            ..Failure::new("expected the client to close stdin, but it wrote")
-                        });
-                    }
+            StepAction::CloseStdin(_) => match self.read_line(deadline).await {
+                Input::Eof => {}
+                Input::TimedOut => {
+                    return Err(Failure::new(format!(
+                        "the client did not close stdin within {} ms",
+                        deadline.as_millis()
+                    )));
                 }
+                Input::Failed(error) => {
+                    return Err(Failure::new(format!("reading the client failed: {error}")));
+                }
+                Input::Line(line) => {
+                    return Err(Failure {
+                        actual: Some(describe_raw(&line)),
+                        ..Failure::new("expected the client to close stdin, but it wrote")
+                    });
+                }
+            },
+            StepAction::ClientRaw(text) => self.expect_raw(text.as_bytes(), deadline).await?,
+            StepAction::ClientHex(hex) => {
+                // The bytes of one line, with or without its newline.
+                let bytes = hex.0.strip_suffix(b"\n").unwrap_or(&hex.0);
+                self.expect_raw(bytes, deadline).await?;
             }
             StepAction::Broker(pattern) => {
                 let frame = self.produce(pattern)?;
+                self.note_output();
                 self.write_line(encode_frame(&frame).as_bytes(), deadline)
                     .await?;
             }
             StepAction::BrokerAnyOrder(patterns) => {
                 for pattern in patterns {
                     let frame = self.produce(pattern)?;
+                    self.note_output();
                     self.write_line(encode_frame(&frame).as_bytes(), deadline)
                         .await?;
                 }
@@ -181,6 +246,7 @@ where
                     Value::String(text) => text,
                     other => other.to_string(),
                 };
+                self.note_output();
                 self.write_line(line.as_bytes(), deadline).await?;
             }
             StepAction::SleepMs(ms) | StepAction::SilenceMs(ms) => {
@@ -188,13 +254,21 @@ where
             }
             StepAction::Exit(status) => return Ok(Some(End::Exit(*status))),
             StepAction::Fault(fault) => self.inject(fault, deadline).await?,
-            StepAction::ClientRaw(_) | StepAction::ClientHex(_) | StepAction::Signal(_) => {
-                return Err(Failure::new(
-                    "this step is for broker-side fixtures: mock-broker cannot expect it from a client",
-                ));
+            StepAction::Signal(_) => {
+                return Err(Failure::new("a signal step is played by `run`"));
             }
         }
         Ok(None)
+    }
+
+    /// The client's next line, or what came instead, within `deadline`.
+    async fn read_line(&mut self, deadline: Duration) -> Input {
+        match tokio::time::timeout(deadline, self.input.next()).await {
+            Err(_) => Input::TimedOut,
+            Ok(None) => Input::Eof,
+            Ok(Some(Err(error))) => Input::Failed(error),
+            Ok(Some(Ok(line))) => Input::Line(line),
+        }
     }
 
     async fn read_frame(&mut self, deadline: Duration, expected: &Value) -> Result<Value, Failure> {
@@ -203,27 +277,69 @@ where
             actual,
             ..Failure::new(reason)
         };
-        match tokio::time::timeout(deadline, self.input.next()).await {
-            Err(_) => Err(with_expected(
+        match self.read_line(deadline).await {
+            Input::TimedOut => Err(with_expected(
                 format!("the client sent nothing within {} ms", deadline.as_millis()),
                 None,
             )),
-            Ok(None) => Err(with_expected(
+            Input::Eof => Err(with_expected(
                 "the client closed stdin instead".to_owned(),
                 None,
             )),
-            Ok(Some(Err(error))) => Err(with_expected(
+            Input::Failed(error) => Err(with_expected(
                 format!("reading the client failed: {error}"),
                 None,
             )),
-            Ok(Some(Ok(line))) => match frame_value(&line) {
-                Some(frame) => Ok(frame),
-                None => Err(with_expected(
+            // Any JSON object is matched as written, so that fixtures can expect frames that are
+            // deliberately not envelopes (a missing `v`, say).
+            Input::Line(RawLine::Complete(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(frame @ Value::Object(_)) => Ok(frame),
+                _ => Err(with_expected(
                     "the client wrote a line that is not a frame".to_owned(),
-                    Some(describe_line(&line)),
+                    Some(describe_line(&classify(&bytes))),
                 )),
             },
+            Input::Line(line @ RawLine::Oversized { .. }) => Err(with_expected(
+                "the client wrote a line that is not a frame".to_owned(),
+                Some(describe_raw(&line)),
+            )),
         }
+    }
+
+    /// Expects the client's next line to be exactly `bytes` (without the newline).
+    async fn expect_raw(&mut self, bytes: &[u8], deadline: Duration) -> Result<(), Failure> {
+        let expected = Some(Value::String(String::from_utf8_lossy(bytes).into_owned()));
+        let failure = |reason: String, actual: Option<String>| Failure {
+            expected: expected.clone(),
+            actual,
+            ..Failure::new(reason)
+        };
+        match self.read_line(deadline).await {
+            Input::Line(RawLine::Complete(line)) if line.as_ref() == bytes => Ok(()),
+            Input::Line(line) => Err(failure(
+                "the client's line is not the expected bytes".to_owned(),
+                Some(describe_raw(&line)),
+            )),
+            Input::TimedOut => Err(failure(
+                format!("the client sent nothing within {} ms", deadline.as_millis()),
+                None,
+            )),
+            Input::Eof => Err(failure("the client closed stdin instead".to_owned(), None)),
+            Input::Failed(error) => {
+                Err(failure(format!("reading the client failed: {error}"), None))
+            }
+        }
+    }
+
+    /// Records that output is about to go out, and whether it is the transcript's last.
+    fn note_output(&mut self) {
+        let rest = &self.fixture.transcript[self.step + 1..];
+        self.final_output_started = rest.iter().all(|step| {
+            matches!(
+                step.action,
+                StepAction::Exit(_) | StepAction::SleepMs(_) | StepAction::SilenceMs(_)
+            )
+        });
     }
 
     fn match_frame(&mut self, pattern: &Pattern, frame: Value) -> Result<(), Failure> {
@@ -278,6 +394,21 @@ where
                 self.write_line(&oversized_frame(*length), deadline).await
             }
             Fault::StderrFlood(total) => self.flood_stderr(*total, deadline).await,
+            Fault::Stderr(text) => {
+                let line = format!("{text}\n");
+                let write = async {
+                    self.errors.write_all(line.as_bytes()).await?;
+                    self.errors.flush().await
+                };
+                match tokio::time::timeout(deadline, write).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(error)) => Err(Failure::new(format!("writing stderr failed: {error}"))),
+                    Err(_) => Err(Failure::new(format!(
+                        "the client did not read stderr: a write blocked for {} ms",
+                        deadline.as_millis()
+                    ))),
+                }
+            }
         }
     }
 
@@ -300,6 +431,13 @@ where
                 deadline.as_millis()
             ))),
         }
+    }
+}
+
+fn describe_raw(line: &RawLine) -> String {
+    match line {
+        RawLine::Complete(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        RawLine::Oversized { length } => format!("a line of {length} bytes"),
     }
 }
 

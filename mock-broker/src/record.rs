@@ -90,7 +90,7 @@ pub async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         })
         .await
     });
-    tokio::spawn(async move {
+    let stderr_done = tokio::spawn(async move {
         let mut child_err = child_err;
         let _ = tokio::io::copy(&mut child_err, &mut tokio::io::stderr()).await;
     });
@@ -99,7 +99,12 @@ pub async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     drop(seen);
 
     let status = child.wait().await.context("waiting for the broker")?;
-    let _ = tokio::time::timeout(Duration::from_secs(5), stdout_done).await;
+    // Everything the broker wrote reaches the client before the recorder exits.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = stdout_done.await;
+        let _ = stderr_done.await;
+    })
+    .await;
     let exit = exit_status(&status);
 
     let mut events = Vec::new();
@@ -312,7 +317,8 @@ const GENERATED_ID_PREFIXES: &[&str] = &[
 impl Generalizer {
     /// Generalizes a frame the client wrote.
     pub fn client_frame(&mut self, mut frame: Value) -> Value {
-        if let Some(Value::String(id)) = frame.get("request_id").cloned() {
+        // An empty id cannot name a binding; it stays a literal.
+        if let Some(Value::String(id)) = frame.get("request_id").cloned().filter(|id| id != "") {
             let name = id.clone();
             self.names.insert(id.clone(), name.clone());
             frame["request_id"] = json!({"$bind": name, "$value": id});

@@ -131,8 +131,14 @@ async fn a_broker_exit_fails_pending_requests_at_once_with_status_and_stderr() {
         panic!("{error:?}");
     };
     assert_eq!(*status, Some(ExitStatus::Code(3)));
+    assert_eq!(
+        error.to_string(),
+        "broker exited (code=3): Error: the broker crashed on purpose"
+    );
     assert!(
-        stderr_tail.iter().any(|line| line.contains("stderr flood")),
+        stderr_tail
+            .iter()
+            .any(|line| line.contains("Error: the broker crashed on purpose")),
         "{stderr_tail:?}"
     );
     // Later calls fail fast, with the same cause.

@@ -531,4 +531,6 @@ pub enum Fault {
     OversizedLine(usize),
     /// Write this many bytes of text lines to stderr, blocking until the client reads them.
     StderrFlood(usize),
+    /// Write this text and a newline to stderr (e.g. the error a crashing broker prints).
+    Stderr(String),
 }

@@ -349,7 +349,38 @@ fn describe(node: &Node) -> String {
         Node::Object { exact: true, .. } => "exactly this object".to_owned(),
         Node::Object { .. } => "an object".to_owned(),
         Node::Absent => "no member".to_owned(),
-        Node::Operators(_) => "a value matching the operators".to_owned(),
+        Node::Operators(ops) => describe_operators(ops),
+    }
+}
+
+/// What an operator object asks for, in words.
+fn describe_operators(ops: &Operators) -> String {
+    let mut parts = Vec::new();
+    if let Some(json_type) = ops.json_type {
+        parts.push(format!("a value of type {}", json_type.name()));
+    }
+    if let Some(regex) = &ops.regex {
+        parts.push(format!("a string matching /{regex}/"));
+    }
+    if let Some(name) = &ops.var {
+        parts.push(format!("the value of `{name}`"));
+    }
+    if let Some(inner) = &ops.inner {
+        parts.push(describe(inner));
+    }
+    if let Some(alternatives) = &ops.any_of {
+        parts.push(format!("one of {} alternatives", alternatives.len()));
+    }
+    if let Some(wanted) = &ops.contains {
+        parts.push(format!(
+            "an array containing {} given elements",
+            wanted.len()
+        ));
+    }
+    match (parts.is_empty(), &ops.bind) {
+        (true, Some(name)) => format!("any value (bound to `{name}`)"),
+        (true, None) => "any value".to_owned(),
+        (false, _) => parts.join(" and "),
     }
 }
 
@@ -399,7 +430,16 @@ fn match_node(
             let Value::Object(actual_members) = actual else {
                 return fail("an object".to_owned());
             };
-            for (key, member) in members {
+            // Literal members first: a wrong `type` is a clearer diagnosis than what follows from it.
+            let literals_first = members
+                .iter()
+                .filter(|(_, member)| matches!(member, Node::Scalar(_)))
+                .chain(
+                    members
+                        .iter()
+                        .filter(|(_, member)| !matches!(member, Node::Scalar(_))),
+                );
+            for (key, member) in literals_first {
                 let at = member_path(path, key);
                 match (member, actual_members.get(key)) {
                     (Node::Absent, None) => {}

@@ -47,6 +47,35 @@ impl Decoder for LineCodec {
     }
 }
 
+/// Decodes lines as bytes ([`RawLine`]), unclassified, through a [`LineFramer`]: for peers that must
+/// compare exactly what was written.
+#[derive(Debug, Clone, Default)]
+pub struct RawLineCodec {
+    framer: LineFramer,
+}
+
+impl RawLineCodec {
+    /// A codec whose lines may be at most `max_length` bytes long.
+    pub fn new(max_length: usize) -> Self {
+        Self {
+            framer: LineFramer::new(max_length),
+        }
+    }
+}
+
+impl Decoder for RawLineCodec {
+    type Item = RawLine;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buffer: &mut BytesMut) -> Result<Option<RawLine>, Self::Error> {
+        Ok(self.framer.next_line(buffer))
+    }
+
+    fn decode_eof(&mut self, buffer: &mut BytesMut) -> Result<Option<RawLine>, Self::Error> {
+        Ok(self.framer.next_line_at_eof(buffer))
+    }
+}
+
 impl Encoder<&Envelope> for LineCodec {
     type Error = std::io::Error;
 
