@@ -5,6 +5,8 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+pub mod baseline;
+pub mod relaycast;
 pub mod report;
 pub mod results;
 pub mod runner;

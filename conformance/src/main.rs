@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
+use conformance::baseline::Baseline;
 use conformance::report;
-use conformance::results::Summary;
+use conformance::report::Format;
+use conformance::results::{RunReport, Summary};
 use conformance::runner::{self, Target};
 
 /// Every result was as expected.
@@ -59,6 +61,16 @@ struct BrokerArgs {
     /// How many fixtures run at once.
     #[arg(long, default_value_t = default_jobs())]
     jobs: usize,
+    /// The report format (text is streamed as fixtures finish).
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report to this file instead of stdout (progress lines still go to stderr).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Known failures of this implementation: listed failures do not fail the run, listed fixtures
+    /// that pass do.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
 fn default_jobs() -> usize {
@@ -116,15 +128,54 @@ async fn broker(args: BrokerArgs) -> anyhow::Result<u8> {
     if fixtures.is_empty() {
         bail!("no fixtures in {}", args.fixtures.display());
     }
-    let results = runner::run_all(fixtures, target, args.jobs, |result| {
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(report::text::fixture_line(result).as_bytes());
-        let _ = stdout.flush();
+    let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+    let implementation = match &target {
+        Target::Broker { program } => program.display().to_string(),
+        Target::MockBroker { .. } => "mock-broker".to_owned(),
+    };
+    // Text goes to the terminal as fixtures finish; other formats stream progress to stderr.
+    let streaming_to_stdout = args.format == Format::Text && args.output.is_none();
+    let results = runner::run_all(fixtures, target, args.jobs, baseline.as_ref(), |result| {
+        let line = report::text::fixture_line(result);
+        if streaming_to_stdout {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(line.as_bytes());
+            let _ = stdout.flush();
+        } else {
+            eprint!("{line}");
+        }
     })
     .await;
-    let summary = Summary::of(&results);
-    print!("{}", report::text::summary(&summary));
-    Ok(if summary.failed + summary.errors == 0 {
+    let ids: Vec<&str> = results.iter().map(|result| result.id.as_str()).collect();
+    let unused_baseline_entries = baseline
+        .as_ref()
+        .map(|baseline| {
+            baseline
+                .unused_entries(&ids)
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let run = RunReport {
+        implementation,
+        baseline: baseline.as_ref().map(|baseline| baseline.file().to_owned()),
+        unused_baseline_entries,
+        summary: Summary::of(&results),
+        results,
+    };
+    let report = if streaming_to_stdout {
+        report::text::summary(&run)
+    } else {
+        eprint!("{}", report::text::summary(&run));
+        report::render(args.format, &run)
+    };
+    match &args.output {
+        Some(file) => std::fs::write(file, report)
+            .with_context(|| format!("cannot write the report to {}", file.display()))?,
+        None => print!("{report}"),
+    }
+    Ok(if run.summary.unexpected() == 0 {
         EXIT_OK
     } else {
         EXIT_UNEXPECTED

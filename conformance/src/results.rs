@@ -7,6 +7,8 @@ use relay_fixture::Level;
 use relay_fixture::verdict::Failure;
 use serde::Serialize;
 
+use crate::baseline::Expectation;
+
 /// How one fixture went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -45,6 +47,8 @@ pub struct FixtureResult {
     pub level: Option<Level>,
     /// How it went.
     pub status: Status,
+    /// How that compares with the implementation's baseline.
+    pub expectation: Expectation,
     /// Why it failed, errored or was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
@@ -70,15 +74,19 @@ fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S:
     serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Counts by status.
+/// Counts by status and expectation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Passed.
     pub passed: usize,
-    /// Failed.
+    /// Failed, unexpectedly.
     pub failed: usize,
-    /// Errors.
+    /// Errors, unexpectedly.
     pub errors: usize,
+    /// Failed or errored, as the baseline says.
+    pub known: usize,
+    /// Passed although the baseline lists them.
+    pub stale: usize,
     /// Skipped.
     pub skipped: usize,
 }
@@ -88,13 +96,37 @@ impl Summary {
     pub fn of(results: &[FixtureResult]) -> Self {
         let mut summary = Self::default();
         for result in results {
-            match result.status {
-                Status::Pass => summary.passed += 1,
-                Status::Fail => summary.failed += 1,
-                Status::Error => summary.errors += 1,
-                Status::Skip => summary.skipped += 1,
+            match (&result.expectation, result.status) {
+                (Expectation::Known(_), _) => summary.known += 1,
+                (Expectation::Stale(_), _) => summary.stale += 1,
+                (Expectation::AsIs, Status::Pass) => summary.passed += 1,
+                (Expectation::AsIs, Status::Fail) => summary.failed += 1,
+                (Expectation::AsIs, Status::Error) => summary.errors += 1,
+                (Expectation::AsIs, Status::Skip) => summary.skipped += 1,
             }
         }
         summary
     }
+
+    /// Results that fail the run: unexpected failures and errors, and stale baseline entries.
+    pub fn unexpected(&self) -> usize {
+        self.failed + self.errors + self.stale
+    }
+}
+
+/// A whole run, for the reports written at its end.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// What was checked, e.g. `agent-relay-broker 3.2.5` or `mock-broker`.
+    pub implementation: String,
+    /// The baseline applied, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<PathBuf>,
+    /// Baseline entries that match no fixture of the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unused_baseline_entries: Vec<String>,
+    /// One result per fixture, in fixture order.
+    pub results: Vec<FixtureResult>,
+    /// The counts.
+    pub summary: Summary,
 }

@@ -292,13 +292,15 @@ where
             )),
             // Any JSON object is matched as written, so that fixtures can expect frames that are
             // deliberately not envelopes (a missing `v`, say).
-            Input::Line(RawLine::Complete(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(frame @ Value::Object(_)) => Ok(frame),
-                _ => Err(with_expected(
-                    "the client wrote a line that is not a frame".to_owned(),
-                    Some(describe_line(&classify(&bytes))),
-                )),
-            },
+            Input::Line(RawLine::Complete(bytes)) => {
+                match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(frame @ Value::Object(_)) => Ok(frame),
+                    _ => Err(with_expected(
+                        "the client wrote a line that is not a frame".to_owned(),
+                        Some(describe_line(&classify(&bytes))),
+                    )),
+                }
+            }
             Input::Line(line @ RawLine::Oversized { .. }) => Err(with_expected(
                 "the client wrote a line that is not a frame".to_owned(),
                 Some(describe_raw(&line)),
@@ -394,6 +396,20 @@ where
                 self.write_line(&oversized_frame(*length), deadline).await
             }
             Fault::StderrFlood(total) => self.flood_stderr(*total, deadline).await,
+            Fault::Repeat(repeat) => {
+                let mut chunk = Vec::with_capacity(64 * 1024);
+                let mut left = repeat.count;
+                while left > 0 {
+                    chunk.clear();
+                    while left > 0 && chunk.len() < 64 * 1024 {
+                        chunk.extend_from_slice(repeat.line.as_bytes());
+                        chunk.push(b'\n');
+                        left -= 1;
+                    }
+                    self.write_raw(&chunk, deadline).await?;
+                }
+                Ok(())
+            }
             Fault::Stderr(text) => {
                 let line = format!("{text}\n");
                 let write = async {

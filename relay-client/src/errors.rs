@@ -92,6 +92,9 @@ pub enum ClientError {
     /// No broker executable was found, and none could be installed.
     #[error("no broker executable: {0}")]
     BinaryNotFound(String),
+    /// Installing a pinned broker failed.
+    #[error(transparent)]
+    Install(#[from] crate::install::InstallError),
 }
 
 fn stderr_suffix(tail: &[String]) -> String {

@@ -28,7 +28,9 @@ mod client;
 mod connection;
 mod errors;
 mod events;
+pub mod install;
 mod options;
+mod probe;
 mod process;
 mod resolve;
 
@@ -37,6 +39,8 @@ pub use client::{RelayClient, SendOutcome};
 pub use connection::Diagnostic;
 pub use errors::{ClientError, ExitStatus};
 pub use events::{DEFAULT_EVENT_BUFFER, EventFilter};
+pub use install::{InstallError, Installer, install_broker};
 pub use options::{ClientOptions, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use probe::{BrokerInfo, DEFAULT_PROBE_DEADLINE, probe_broker};
 pub use relay_protocol;
 pub use resolve::{BINARY_ENV, BINARY_NAME, resolve_binary};

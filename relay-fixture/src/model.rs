@@ -533,4 +533,16 @@ pub enum Fault {
     StderrFlood(usize),
     /// Write this text and a newline to stderr (e.g. the error a crashing broker prints).
     Stderr(String),
+    /// Write one line many times to stdout (a flood of events, for ingest benchmarks).
+    Repeat(Repeat),
+}
+
+/// A line written many times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// How many times.
+    pub count: usize,
+    /// The line, without its newline.
+    pub line: String,
 }

@@ -106,11 +106,14 @@ fn a_missing_member_is_described_by_its_pattern() {
     for (member, described) in [
         (json!([1, 2]), "an array of 2 elements"),
         (json!({"x": 1}), "an object"),
+        (json!({"$exact": {"x": 1}}), "exactly this object"),
+        (json!({"$type": "any"}), "a value of type any"),
         (
-            json!({"$exact": {"x": 1}}),
-            "a value matching the operators",
+            json!({"$type": "string", "$regex": "^rk_"}),
+            "a value of type string and a string matching /^rk_/",
         ),
-        (json!({"$type": "any"}), "a value matching the operators"),
+        (json!({"$var": "id"}), "the value of `id`"),
+        (json!({"$bind": "id"}), "any value (bound to `id`)"),
     ] {
         let mismatch = assert_mismatch(json!({"m": member}), json!({}));
         assert_eq!(mismatch.path, "m");

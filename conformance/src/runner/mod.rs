@@ -12,6 +12,7 @@ use relay_fixture::{Fixture, LoadError, Side};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::baseline::{Baseline, Expectation};
 use crate::results::{FixtureResult, Status};
 use client_player::ClientPlayer;
 use process::{BrokerProcess, Launch};
@@ -65,11 +66,13 @@ const EXIT_CHECK: Duration = Duration::from_millis(200);
 /// How long a broker gets to exit after its stdin closes, at the end of a fixture.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
-/// Runs each loaded fixture against `target`, at most `jobs` at a time, in input order.
+/// Runs each loaded fixture against `target`, at most `jobs` at a time; each result is judged
+/// against `baseline` and handed to `on_result` as it completes; returns them in input order.
 pub async fn run_all(
     fixtures: Vec<(PathBuf, Result<Fixture, LoadError>)>,
     target: Target,
     jobs: usize,
+    baseline: Option<&Baseline>,
     mut on_result: impl FnMut(&FixtureResult),
 ) -> Vec<FixtureResult> {
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
@@ -85,7 +88,10 @@ pub async fn run_all(
     }
     let mut results: Vec<Option<FixtureResult>> = (0..count).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, result)) = joined {
+        if let Ok((index, mut result)) = joined {
+            if let Some(baseline) = baseline {
+                result.expectation = baseline.judge(&result);
+            }
             on_result(&result);
             results[index] = Some(result);
         }
@@ -108,6 +114,7 @@ pub async fn run_one(
                 file: file.to_owned(),
                 level: None,
                 status: Status::Error,
+                expectation: Expectation::AsIs,
                 failure: Some(Failure::new(format!("the fixture does not load: {error}"))),
                 steps_completed: 0,
                 steps_total: 0,
@@ -123,6 +130,7 @@ pub async fn run_one(
         file: file.to_owned(),
         level: Some(fixture.level),
         status: Status::Skip,
+        expectation: Expectation::AsIs,
         failure: None,
         steps_completed: 0,
         steps_total: fixture.transcript.len(),
