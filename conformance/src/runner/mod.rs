@@ -24,6 +24,10 @@ pub enum Target {
     Broker {
         /// The executable.
         program: PathBuf,
+        /// Its version, if known: fixtures whose `brokers` requirement it does not meet are skipped.
+        version: Option<semver::Version>,
+        /// The stand-in Relaycast's base URL, for fixtures that need Relaycast.
+        relaycast: Option<String>,
     },
     /// mock-broker, which also gets the fixture to play (`--fixture FILE`).
     MockBroker {
@@ -41,11 +45,20 @@ impl Target {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         match self {
-            Self::Broker { program } => Launch {
-                program: program.clone(),
-                args: fixture.broker.args.clone(),
-                env,
-            },
+            Self::Broker {
+                program, relaycast, ..
+            } => {
+                let mut env: Vec<(String, String)> = env;
+                if let (true, Some(url)) = (fixture.broker.relaycast, relaycast) {
+                    env.push(("RELAYCAST_BASE_URL".to_owned(), url.clone()));
+                }
+                env.push(("AGENT_RELAY_TELEMETRY_DISABLED".to_owned(), "1".to_owned()));
+                Launch {
+                    program: program.clone(),
+                    args: fixture.broker.args.clone(),
+                    env,
+                }
+            }
             Self::MockBroker { program } => {
                 let mut args = fixture.broker.args.clone();
                 args.push("--fixture".to_owned());
@@ -143,6 +156,18 @@ pub async fn run_one(
         result.failure = Some(Failure::new(
             "a client-side fixture: it checks clients, not brokers",
         ));
+        return result;
+    }
+    if let Target::Broker {
+        version: Some(version),
+        ..
+    } = target
+        && !fixture.brokers.matches(version)
+    {
+        result.failure = Some(Failure::new(format!(
+            "applies to brokers {}, not {version}",
+            fixture.brokers
+        )));
         return result;
     }
     let mut broker = match BrokerProcess::spawn(&target.launch(&fixture, file)) {
