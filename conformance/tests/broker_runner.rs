@@ -17,21 +17,37 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/corpus")
 }
 
-/// A broker executable that plays `truth` whatever fixture it is asked about.
-fn disagreeing_broker(dir: &Path, truth: &Path) -> PathBuf {
+/// The `--help` of a 3.x broker, as the probe expects it.
+const HELP_3X: &str = "Usage: agent-relay-broker <COMMAND>\n\nCommands:\n  init      \n  pty       \n  headless  \n  help      Print this message\n\nOptions:\n  -h, --help  Print help\n";
+/// The `init --help` of a 3.x broker.
+const INIT_HELP_3X: &str = "Usage: agent-relay-broker init [OPTIONS]\n\nOptions:\n      --name <NAME>          [default: ]\n      --channels <CHANNELS>  [default: general]\n      --api-port <API_PORT>  [default: 0]\n      --persist              Enable persistence\n  -h, --help                 Print help\n";
+/// The `init --help` of a 4.x broker (it lists `--state-dir`).
+const INIT_HELP_4X: &str = "Usage: agent-relay-broker init [OPTIONS]\n\nOptions:\n      --name <NAME>            [default: ]\n      --channels <CHANNELS>    [default: general]\n      --api-port <API_PORT>    [default: 0]\n      --persist                Enable persistence\n      --state-dir <STATE_DIR>  Override the directory\n  -h, --help                   Print help\n";
+
+/// A script answering `--help` and `init --help` with `help` and `init_help`, and otherwise running
+/// `rest`.
+fn broker_script(dir: &Path, name: &str, help: &str, init_help: &str, rest: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let script = dir.join("broker.sh");
+    let script = dir.join(name);
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nMOCK_BROKER_FIXTURE='{}' exec '{}' \"$@\"\n",
-            truth.display(),
-            mock_broker().display()
+            "#!/bin/sh\nif [ \"$1\" = --help ]; then printf '%s' '{help}'; exit 0; fi\nif [ \"$1\" = init ] && [ \"$2\" = --help ]; then printf '%s' '{init_help}'; exit 0; fi\n{rest}\n"
         ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     script
+}
+
+/// A broker executable (3.x to the probe) that plays `truth` whatever fixture it is asked about.
+fn disagreeing_broker(dir: &Path, truth: &Path) -> PathBuf {
+    let rest = format!(
+        "MOCK_BROKER_FIXTURE='{}' exec '{}' \"$@\"",
+        truth.display(),
+        mock_broker().display()
+    );
+    broker_script(dir, "broker.sh", HELP_3X, INIT_HELP_3X, &rest)
 }
 
 /// Replaces the run-dependent parts of a report (durations, temp paths) with stable markers.
@@ -179,4 +195,140 @@ fn predicates_str_contains(needle: &'static str) -> impl predicates::Predicate<[
     predicates::function::function(move |bytes: &[u8]| {
         String::from_utf8_lossy(bytes).contains(needle)
     })
+}
+
+#[test]
+fn a_4x_broker_is_reported_as_not_a_stdio_broker_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 4.x broker ignores stdin: this one would sit there for a minute.
+    let broker = broker_script(
+        dir.path(),
+        "broker4.sh",
+        HELP_3X,
+        INIT_HELP_4X,
+        "exec sleep 60",
+    );
+    let started = std::time::Instant::now();
+    let output = Command::cargo_bin("relay-conformance")
+        .unwrap()
+        .args(["broker", "--binary"])
+        .arg(&broker)
+        .arg("--fixtures")
+        .arg(corpus())
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is not a stdio protocol v1 broker"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("4.0 or later"), "{stderr}");
+}
+
+#[test]
+fn a_broker_that_never_writes_a_frame_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Passes the probe, then reads stdin and never answers.
+    let broker = broker_script(
+        dir.path(),
+        "silent.sh",
+        HELP_3X,
+        INIT_HELP_3X,
+        "exec cat > /dev/null",
+    );
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    std::fs::write(
+        cases.join("hello.json"),
+        fixture(
+            "hello",
+            serde_json::json!([
+                {"client": {"v": 1, "type": "hello", "request_id": {"$bind": "r", "$value": "req_1"}, "payload": {}}},
+                {"broker": {"v": 1, "type": "hello_ack", "request_id": {"$var": "r"}, "payload": {"protocol_version": 1}}, "within_ms": 500}
+            ]),
+        ),
+    )
+    .unwrap();
+    let output = Command::cargo_bin("relay-conformance")
+        .unwrap()
+        .args(["broker", "--binary"])
+        .arg(&broker)
+        .arg("--fixtures")
+        .arg(&cases)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ERROR MUST   hello"), "{stdout}");
+    assert!(
+        stdout.contains("wrote no protocol frame at all"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_junit_report_of_wrong_fixtures() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("truth.json");
+    std::fs::write(
+        &truth,
+        fixture(
+            "truth",
+            serde_json::json!([
+                {"client": {"v": 1, "type": "list_agents", "request_id": {"$bind": "r", "$value": "req_1"}, "payload": {}}},
+                {"broker": {"v": 1, "type": "ok", "request_id": {"$var": "r"}, "payload": {"result": {"agents": []}}}},
+                {"exit": {"code": 0}}
+            ]),
+        ),
+    )
+    .unwrap();
+    let broker = disagreeing_broker(dir.path(), &truth);
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    std::fs::write(
+        cases.join("passes.json"),
+        std::fs::read_to_string(&truth)
+            .unwrap()
+            .replace("\"truth\"", "\"passes\""),
+    )
+    .unwrap();
+    std::fs::write(
+        cases.join("wrong-result.json"),
+        fixture(
+            "wrong-result",
+            serde_json::json!([
+                {"client": {"v": 1, "type": "list_agents", "request_id": {"$bind": "r", "$value": "req_1"}, "payload": {}}},
+                {"broker": {"v": 1, "type": "ok", "request_id": {"$var": "r"}, "payload": {"result": {"agents": [{"name": "w1"}]}}}}
+            ]),
+        ),
+    )
+    .unwrap();
+    let baseline = dir.path().join("baseline.json");
+    std::fs::write(&baseline, r#"{"implementation": "test", "known_failures": [{"fixture": "wrong-*", "reason": "the test broker has no agents"}]}"#).unwrap();
+    let output = Command::cargo_bin("relay-conformance")
+        .unwrap()
+        .args(["broker", "--jobs", "1", "--format", "junit", "--binary"])
+        .arg(&broker)
+        .arg("--fixtures")
+        .arg(&cases)
+        .arg("--baseline")
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let xml = String::from_utf8_lossy(&output.stdout);
+    let time = regex_lite(r#"time="[0-9.]+""#);
+    let xml = time.replace_all(&xml, r#"time="[t]""#);
+    insta::assert_snapshot!("junit_report", redact(&xml, dir.path()));
 }

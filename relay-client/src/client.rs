@@ -62,10 +62,26 @@ impl std::fmt::Debug for RelayClient {
 impl RelayClient {
     /// Starts the broker (`<binary> init --name N --channels C ...`) and completes the `hello`
     /// handshake within the hello deadline.
+    ///
+    /// The binary is the explicit one, else the first that [`resolve_binary`](crate::resolve_binary)
+    /// finds, else the default pinned version installed from npm (verified, cached). Unless
+    /// [`verify_binary`](ClientOptions::verify_binary) is off, it is probed first: a 4.x+ broker or
+    /// another program is refused with [`ClientError::NotAStdioBroker`] instead of a hung handshake.
     pub async fn start(options: ClientOptions) -> Result<Self, ClientError> {
-        let program = crate::resolve::resolve_binary(options.binary.as_deref())?;
+        let program = match crate::resolve::resolve_binary(options.binary.as_deref()) {
+            Ok(program) => program,
+            Err(ClientError::BinaryNotFound(_))
+                if options.binary.is_none() && options.install_missing =>
+            {
+                crate::install::install_broker(crate::install::DEFAULT_BROKER_VERSION).await?
+            }
+            Err(error) => return Err(error),
+        };
+        if options.verify_binary {
+            crate::probe::probe_broker(&program, options.hello_timeout).await?;
+        }
         let launch = Launch {
-            program,
+            program: program.clone(),
             args: options.init_args(),
             env: options.env.clone(),
             cwd: options.cwd.clone(),
@@ -76,7 +92,26 @@ impl RelayClient {
             Arc::clone(&connection.shared),
             connection.reader_done.clone(),
         );
-        Self::handshake(connection, Some(child), options).await
+        // A 4.x+ broker announces its HTTP API on stdout and never answers hello: fail as soon as it
+        // says so, not at the handshake deadline.
+        let mut stdout_lines = BroadcastStream::new(connection.shared.stdout_lines.subscribe());
+        let http_broker = async move {
+            while let Some(line) = stdout_lines.next().await {
+                if let Ok(line) = line
+                    && line.contains("API listening on")
+                {
+                    return line;
+                }
+            }
+            std::future::pending().await
+        };
+        tokio::select! {
+            started = Self::handshake(connection, Some(child), options) => started,
+            line = http_broker => Err(ClientError::NotAStdioBroker {
+                program,
+                found: format!("a broker that serves HTTP (it printed `{}`) and ignores stdin", line.trim()),
+            }),
+        }
     }
 
     /// Talks to a broker over already-open streams (its stdout and stdin), e.g. an in-memory pipe in

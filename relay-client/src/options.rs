@@ -26,6 +26,8 @@ pub struct ClientOptions {
     pub(crate) client_version: String,
     pub(crate) max_line_length: usize,
     pub(crate) event_buffer: usize,
+    pub(crate) install_missing: bool,
+    pub(crate) verify_binary: bool,
 }
 
 impl Default for ClientOptions {
@@ -44,6 +46,8 @@ impl Default for ClientOptions {
             client_version: env!("CARGO_PKG_VERSION").to_owned(),
             max_line_length: relay_protocol::DEFAULT_MAX_LINE_LENGTH,
             event_buffer: DEFAULT_EVENT_BUFFER,
+            install_missing: true,
+            verify_binary: true,
         }
     }
 }
@@ -125,6 +129,20 @@ impl ClientOptions {
     /// How many events the replay buffer keeps.
     pub fn event_buffer(mut self, events: usize) -> Self {
         self.event_buffer = events;
+        self
+    }
+
+    /// Whether to install the default pinned broker (from npm, verified) when none is found. On by
+    /// default.
+    pub fn install_missing(mut self, install: bool) -> Self {
+        self.install_missing = install;
+        self
+    }
+
+    /// Whether to probe the binary (`--help`) before starting it, refusing anything but a stdio
+    /// protocol v1 broker. On by default; turn it off for stand-ins such as mock-broker.
+    pub fn verify_binary(mut self, verify: bool) -> Self {
+        self.verify_binary = verify;
         self
     }
 

@@ -42,6 +42,7 @@ fn options(name: &str) -> ClientOptions {
         .binary(mock_broker())
         .binary_args(["--fixture".to_owned(), fixture(name).display().to_string()])
         .broker_name("test")
+        .verify_binary(false)
         .request_timeout(Duration::from_secs(10))
         .shutdown_timeout(Duration::from_secs(5))
 }
@@ -259,4 +260,50 @@ async fn concurrent_requests_are_correlated_whatever_the_response_order() {
         );
     }
     assert_eq!(client.shutdown().await.unwrap(), Some(ExitStatus::Code(0)));
+}
+
+#[tokio::test]
+async fn a_broker_that_serves_http_is_refused_at_the_handshake_not_after_its_deadline() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("relay-client-http-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("broker4.sh");
+    // What a 4.x broker does: announce its HTTP API on stdout, ignore stdin.
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho '[agent-relay] API listening on http://127.0.0.1:3889'\nexec sleep 60\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let error = RelayClient::start(
+        ClientOptions::new()
+            .binary(&script)
+            .verify_binary(false)
+            .hello_timeout(Duration::from_secs(30)),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(error, ClientError::NotAStdioBroker { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("API listening on"), "{error}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn mock_broker_is_refused_by_the_probe_unless_told_otherwise() {
+    let error = RelayClient::start(options("log-lines").verify_binary(true))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::NotAStdioBroker { .. }),
+        "{error:?}"
+    );
 }

@@ -29,6 +29,10 @@ pub struct ClientPlayer<'a> {
     /// Events received that no step has matched yet.
     pending_events: Vec<Value>,
     step: usize,
+    /// Whether the broker has written any frame at all.
+    any_frame: bool,
+    /// Whether a step failed because the broker's stdout ended or its stdin broke.
+    broker_gone: bool,
 }
 
 /// What the player does with a line while it waits for something else.
@@ -50,12 +54,24 @@ impl<'a> ClientPlayer<'a> {
             bindings: Bindings::new(),
             pending_events: Vec::new(),
             step: 0,
+            any_frame: false,
+            broker_gone: false,
         }
     }
 
     /// How many steps have completed.
     pub fn steps_completed(&self) -> usize {
         self.step
+    }
+
+    /// Whether the broker has written any frame so far.
+    pub fn any_frame(&self) -> bool {
+        self.any_frame
+    }
+
+    /// Whether a step failed because the broker went away (stdout ended, stdin broke).
+    pub fn broker_gone(&self) -> bool {
+        self.broker_gone
     }
 
     /// Plays every step, then applies the unlisted-events policy.
@@ -171,10 +187,9 @@ impl<'a> ClientPlayer<'a> {
     }
 
     async fn send(&mut self, bytes: &[u8], shown: String) -> Result<(), Failure> {
-        self.broker
-            .send(bytes, shown)
-            .await
-            .map_err(|error| Failure::new(format!("writing to the broker's stdin failed: {error}")))
+        let sent = self.broker.send(bytes, shown).await;
+        self.broker_gone |= sent.is_err();
+        sent.map_err(|error| Failure::new(format!("writing to the broker's stdin failed: {error}")))
     }
 
     /// Reads lines until `waiting` is satisfied or `deadline` passes (for silence: until it passes).
@@ -205,6 +220,7 @@ impl<'a> ClientPlayer<'a> {
             let line = match received {
                 Received::Line(line) => line,
                 Received::Eof => {
+                    self.broker_gone = true;
                     let status = self
                         .broker
                         .wait_exit(Instant::now() + Duration::from_secs(2))
@@ -235,6 +251,7 @@ impl<'a> ClientPlayer<'a> {
                     }
                 }
                 Line::Frame(_) => {
+                    self.any_frame = true;
                     let Some(frame) = frame_value(&line) else {
                         continue;
                     };

@@ -182,6 +182,8 @@ pub async fn run_one(
     let mut player = ClientPlayer::new(&fixture, &mut broker);
     let outcome = player.run().await;
     result.steps_completed = player.steps_completed();
+    let any_frame = player.any_frame();
+    let broker_gone = player.broker_gone();
     match outcome {
         Ok(()) => result.status = Status::Pass,
         Err(mut failure) => {
@@ -191,10 +193,18 @@ pub async fn run_one(
                 .wait_exit(tokio::time::Instant::now() + EXIT_CHECK)
                 .await;
             match exited {
-                Some(status) if !expected_exit => {
+                Some(status) if broker_gone && !expected_exit => {
                     result.status = Status::Error;
                     failure.reason = format!(
                         "the broker ended unexpectedly ({status}): {}",
+                        failure.reason
+                    );
+                }
+                // Alive, and not one frame in the whole fixture: hung, or not a stdio v1 broker.
+                None if !any_frame => {
+                    result.status = Status::Error;
+                    failure.reason = format!(
+                        "the broker wrote no protocol frame at all (hung, or not a stdio protocol v1 broker): {}",
                         failure.reason
                     );
                 }
