@@ -14,7 +14,8 @@ pub const BINARY_ENV: &str = "AGENT_RELAY_BIN";
 /// The broker's file name.
 pub const BINARY_NAME: &str = "agent-relay-broker";
 
-/// The broker executable to use; see the [module docs](self).
+/// The broker executable to use: `explicit` (with `~` expanded) if given, else `$AGENT_RELAY_BIN`,
+/// else `~/.agent-relay/bin/agent-relay-broker`, else `agent-relay-broker` on `PATH`.
 pub fn resolve_binary(explicit: Option<&Path>) -> Result<PathBuf, ClientError> {
     if let Some(path) = explicit {
         let path = expand_home(path);

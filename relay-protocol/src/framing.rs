@@ -32,7 +32,11 @@ pub enum RawLine {
     },
 }
 
-/// Cuts lines from a growing buffer; see the [module docs](self).
+/// Cuts lines from a growing buffer, each at most `max_length` bytes: a longer line is discarded as
+/// it arrives and reported once, as [`RawLine::Oversized`], when its newline (or the end of the
+/// stream) comes; reading then resumes with the next line. Unlike `tokio_util`'s `LinesCodec`,
+/// lines are bytes (invalid UTF-8 is for [`classify`](crate::classify) to report) and an oversized
+/// line is an item, not an error that would end the stream.
 #[derive(Debug, Clone)]
 pub struct LineFramer {
     max_length: usize,
