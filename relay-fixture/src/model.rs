@@ -207,6 +207,11 @@ pub struct Step {
     /// A remark for readers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For a `broker` step: the broker may end without writing this frame (a player of the broker
+    /// always writes it). Use it where real brokers race, e.g. the 3.x broker may exit before it
+    /// flushes its answer to `shutdown`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 impl<'de> Deserialize<'de> for Step {
@@ -223,6 +228,12 @@ impl<'de> Deserialize<'de> for Step {
             .map(serde_json::from_value)
             .transpose()
             .map_err(|error| D::Error::custom(format!("note: {error}")))?;
+        let optional = members
+            .remove("optional")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|error| D::Error::custom(format!("optional: {error}")))?
+            .unwrap_or(false);
         if members.len() != 1 {
             let keys: Vec<&str> = members.keys().map(String::as_str).collect();
             return Err(D::Error::custom(format!(
@@ -240,10 +251,14 @@ impl<'de> Deserialize<'de> for Step {
                 D::Error::custom(error)
             }
         })?;
+        if optional && !matches!(action, StepAction::Broker(_)) {
+            return Err(D::Error::custom("only a `broker` step can be `optional`"));
+        }
         Ok(Self {
             action,
             within_ms,
             note,
+            optional,
         })
     }
 }
@@ -255,6 +270,7 @@ impl Step {
             action,
             within_ms: None,
             note: None,
+            optional: false,
         }
     }
 }

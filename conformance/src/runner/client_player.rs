@@ -131,6 +131,18 @@ impl<'a> ClientPlayer<'a> {
                 .broker
                 .signal(*signal)
                 .map_err(|error| Failure::new(format!("cannot send SIG{signal}: {error}"))),
+            StepAction::Broker(pattern) if step.optional => {
+                // The broker may end without this frame: its stdout ending is no failure here (the
+                // next step, usually `exit`, says how it must end).
+                let waited = self.wait(Waiting::Frames(vec![pattern]), deadline).await;
+                match waited {
+                    Err(_) if self.broker_gone => {
+                        self.broker_gone = false;
+                        Ok(())
+                    }
+                    other => other,
+                }
+            }
             StepAction::Broker(pattern) => {
                 self.wait(Waiting::Frames(vec![pattern]), deadline).await
             }
