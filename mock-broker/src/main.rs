@@ -13,6 +13,7 @@ mod play;
 mod record;
 
 use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -20,6 +21,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use relay_fixture::verdict::{Failure, Outcome, Verdict};
 use relay_fixture::{ExitStatus, Fixture};
+use tokio::net::UnixStream;
+use tokio::net::unix::pipe;
+use tokio_util::either::Either;
 
 /// The exit code when the client did not follow the transcript.
 pub const EXIT_MISMATCH: u8 = 65;
@@ -89,9 +93,11 @@ fn main() -> ExitCode {
             }
         },
     };
-    // tokio reads stdin, and writes stdout and stderr, on blocking threads that cannot be cancelled:
-    // dropping the runtime would wait for them, for ever if the client keeps stdin open without
-    // writing or stops reading stdout or stderr. Everything for the client has been flushed by now.
+    // tokio writes stderr, and reads stdin and writes stdout unless they are pipes or sockets (see
+    // `client_stdio`), on blocking threads that cannot be cancelled: dropping the runtime would wait
+    // for them, for ever if the client keeps stdin open without writing or stops reading stdout or
+    // stderr. (Record mode reads and writes its stdio that way too.) Everything for the client has
+    // been flushed by now.
     runtime.shutdown_background();
     code
 }
@@ -128,15 +134,12 @@ async fn play_fixture(args: InitArgs) -> ExitCode {
         }
     };
     let total = fixture.transcript.len();
-    let mut player = play::Player::new(
-        &fixture,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        tokio::io::stderr(),
-    );
+    let (input, output) = client_stdio();
+    let mut player = play::Player::new(&fixture, input, output, tokio::io::stderr());
     let result = player.run(&mut signals).await;
     let completed = player.steps_completed();
-    drop(player);
+    let (input, output) = player.into_io();
+    restore_blocking(input, output);
     let (outcome, failure, end) = match result {
         Ok(end) => (Outcome::Pass, None, Some(end)),
         Err(failure) => (Outcome::Fail, Some(failure), None),
@@ -153,6 +156,99 @@ async fn play_fixture(args: InitArgs) -> ExitCode {
         // The transcript ended with the client closing stdin or stopping the broker by a signal.
         (Outcome::Pass, _) => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_MISMATCH),
+    }
+}
+
+/// How the player reads stdin, or writes stdout: a pipe or a Unix-domain socket in non-blocking mode,
+/// driven by the runtime; else tokio's stdio.
+type Stdio<P, B> = Either<Either<P, UnixStream>, B>;
+type ClientInput = Stdio<pipe::Receiver, tokio::io::Stdin>;
+type ClientOutput = Stdio<pipe::Sender, tokio::io::Stdout>;
+
+/// Stdin and stdout for the player. When they are pipes (a client started mock-broker with piped
+/// stdio: Rust, Python) or Unix-domain sockets (Node.js pipes a child's stdio over socket pairs), they
+/// are put in non-blocking mode and driven by the runtime, so that a read or a write is one system
+/// call; anything else (a terminal, a file) goes through tokio's stdio, which does every read and
+/// write on the blocking thread pool (two thread hand-offs each).
+///
+/// Non-blocking mode belongs to the open file description, not to the descriptor: every process and
+/// descriptor sharing it sees it. Stdout therefore stays blocking when stderr is the same file
+/// (`2>&1`), which is written with blocking writes, and [`restore_blocking`] undoes the mode after the
+/// play, for whoever shares the pipes after mock-broker.
+fn client_stdio() -> (ClientInput, ClientOutput) {
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let input = match nonblocking(stdin.as_fd(), pipe::Receiver::from_owned_fd) {
+        Some(stream) => Either::Left(stream),
+        None => Either::Right(tokio::io::stdin()),
+    };
+    let output = match (!same_file(stdout.as_fd(), stderr.as_fd()))
+        .then(|| nonblocking(stdout.as_fd(), pipe::Sender::from_owned_fd))
+        .flatten()
+    {
+        Some(stream) => Either::Left(stream),
+        None => Either::Right(tokio::io::stdout()),
+    };
+    (input, output)
+}
+
+/// A duplicate of `fd` in non-blocking mode, registered with the runtime, if it is a pipe (made into a
+/// `P` by `pipe`) or a Unix-domain socket.
+fn nonblocking<P>(
+    fd: BorrowedFd<'_>,
+    pipe: impl FnOnce(OwnedFd) -> std::io::Result<P>,
+) -> Option<Either<P, UnixStream>> {
+    use std::os::unix::fs::FileTypeExt;
+    let file = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+    let file_type = file.metadata().ok()?.file_type();
+    if file_type.is_fifo() {
+        return pipe(file.into()).ok().map(Either::Left);
+    }
+    if !file_type.is_socket() {
+        return None;
+    }
+    let socket = std::os::unix::net::UnixStream::from(OwnedFd::from(file));
+    // A Unix-domain socket, not (say) a TCP connection.
+    socket.local_addr().ok()?;
+    let restore = socket.try_clone().ok()?;
+    socket.set_nonblocking(true).ok()?;
+    match UnixStream::from_std(socket) {
+        Ok(stream) => Some(Either::Right(stream)),
+        Err(_) => {
+            let _ = restore.set_nonblocking(false);
+            None
+        }
+    }
+}
+
+/// Whether two descriptors are the same file (the same pipe, say); `true` if that cannot be told.
+fn same_file(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |fd: BorrowedFd<'_>| {
+        let metadata = std::fs::File::from(fd.try_clone_to_owned()?).metadata()?;
+        Ok::<_, std::io::Error>((metadata.dev(), metadata.ino()))
+    };
+    match (identity(a), identity(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => true,
+    }
+}
+
+/// Puts stdin and stdout back in blocking mode (see [`client_stdio`]).
+fn restore_blocking(input: ClientInput, output: ClientOutput) {
+    let socket = |socket: UnixStream| {
+        if let Ok(socket) = socket.into_std() {
+            let _ = socket.set_nonblocking(false);
+        }
+    };
+    match input {
+        Either::Left(Either::Left(receiver)) => drop(receiver.into_blocking_fd()),
+        Either::Left(Either::Right(stream)) => socket(stream),
+        Either::Right(_) => {}
+    }
+    match output {
+        Either::Left(Either::Left(sender)) => drop(sender.into_blocking_fd()),
+        Either::Left(Either::Right(stream)) => socket(stream),
+        Either::Right(_) => {}
     }
 }
 

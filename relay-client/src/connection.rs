@@ -1,9 +1,11 @@
 //! The protocol connection over any byte streams: request correlation, dispatch of what the broker
 //! writes, events and diagnostics. No process here: see [`crate::process`].
 //!
-//! A reader task cuts the broker's stdout into classified lines ([`LineCodec`], bounded line length)
-//! and dispatches them: responses to the request waiting for their id, events to the [`EventHub`],
-//! other lines to their streams. A writer task writes request lines in the order they were issued.
+//! A reader task cuts the broker's stdout into classified lines ([`RawLineCodec`], bounded line
+//! length, then [`classify`]) and dispatches them: responses to the request waiting for their id,
+//! events to the [`EventHub`], other lines to their streams. Request lines go out in the order they
+//! were issued through an [`Outbox`]: written at once by the requesting task when the pipe takes them,
+//! else by a writer task once the pipe drains.
 //!
 //! What the SDKs get wrong, and this gets right:
 //! - an `invalid_request` error with `request_id: null` goes at once to the oldest pending request
@@ -13,18 +15,22 @@
 //!   fail fast.
 
 use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
+use bytes::{Buf, BytesMut};
 use futures_util::StreamExt;
-use relay_protocol::codec::LineCodec;
+use relay_protocol::codec::RawLineCodec;
 use relay_protocol::{
-    BrokerFrame, BrokerMessage, ErrorCode, FrameError, Line, ProtocolError, RequestId,
+    BrokerFrame, BrokerMessage, Envelope, ErrorCode, FrameError, Line, ProtocolError, RawLine,
+    RequestId, classify,
 };
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{Notify, broadcast, oneshot, watch};
 use tokio_util::codec::FramedRead;
 
 use crate::errors::{ClientError, ExitStatus};
@@ -66,6 +72,12 @@ pub enum Diagnostic {
         line: String,
         /// What is wrong.
         reason: String,
+    },
+    /// A subscriber of [`RelayClient::events`](crate::RelayClient::events) fell too far behind and
+    /// skipped the oldest events it had not read.
+    EventsLagged {
+        /// How many events it skipped.
+        skipped: u64,
     },
 }
 
@@ -160,16 +172,32 @@ impl Shared {
         let _ = self.diagnostics.send(diagnostic);
     }
 
-    fn dispatch(&self, line: Line) {
+    /// Dispatches one line of the broker's stdout.
+    fn dispatch_raw(&self, line: RawLine) {
         match line {
-            Line::Frame(envelope) => {
-                let request_id = envelope.request_id.clone();
-                let shown = envelope.encode();
-                match BrokerFrame::from_envelope(envelope) {
-                    Ok(frame) => self.dispatch_frame(frame),
-                    Err(error) => self.bad_frame(request_id, shown, &error),
+            RawLine::Complete(bytes) => self.dispatch(classify(&bytes), &bytes),
+            RawLine::Oversized { length } => self.diagnose(Diagnostic::Oversized { length }),
+        }
+    }
+
+    /// Dispatches `line`, classified from `bytes`.
+    fn dispatch(&self, line: Line, bytes: &[u8]) {
+        match line {
+            Line::Frame(envelope) => match BrokerFrame::from_envelope(envelope) {
+                Ok(frame) => self.dispatch_frame(frame),
+                Err(error) => {
+                    // The envelope is gone into the attempt; decode it again (it decoded once) for
+                    // its request id and its compact form, which only a bad frame needs.
+                    let envelope = std::str::from_utf8(bytes)
+                        .ok()
+                        .and_then(|text| Envelope::decode(text).ok());
+                    let (request_id, shown) = match envelope {
+                        Some(envelope) => (envelope.request_id.clone(), envelope.encode()),
+                        None => (None, String::from_utf8_lossy(bytes).into_owned()),
+                    };
+                    self.bad_frame(request_id, shown, &error);
                 }
-            }
+            },
             Line::NonProtocol(text) => {
                 let _ = self.stdout_lines.send(text);
             }
@@ -182,7 +210,6 @@ impl Shared {
     }
 
     fn dispatch_frame(&self, frame: BrokerFrame) {
-        let message_type = frame.message.tag().to_owned();
         match (frame.message, frame.request_id) {
             (BrokerMessage::Event(event), _) => self.events.publish(event),
             (BrokerMessage::Unknown(untyped), _) => self.diagnose(Diagnostic::UnknownFrame {
@@ -213,13 +240,13 @@ impl Shared {
                     }
                     None => self.diagnose(Diagnostic::UnmatchedResponse {
                         request_id: Some(id.0),
-                        message_type,
+                        message_type: message.tag().to_owned(),
                     }),
                 }
             }
-            (_, None) => self.diagnose(Diagnostic::UnmatchedResponse {
+            (message, None) => self.diagnose(Diagnostic::UnmatchedResponse {
                 request_id: None,
-                message_type,
+                message_type: message.tag().to_owned(),
             }),
         }
     }
@@ -255,10 +282,13 @@ pub(crate) struct ConnectionSettings {
     pub(crate) event_buffer: usize,
 }
 
+/// How much the reader asks the broker's stdout for at once: a burst of events comes in few reads.
+const READ_CAPACITY: usize = 64 * 1024;
+
 /// A protocol connection over a reader (the broker's stdout) and a writer (its stdin).
 pub(crate) struct Connection {
     pub(crate) shared: Arc<Shared>,
-    writer: Mutex<Option<mpsc::UnboundedSender<String>>>,
+    outbox: Arc<Outbox>,
     next_id: AtomicU64,
     /// Becomes true when the reader has seen the end of the broker's output.
     pub(crate) reader_done: watch::Receiver<bool>,
@@ -275,25 +305,25 @@ impl Connection {
         let (diagnostics, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending::default()),
-            events: EventHub::new(settings.event_buffer),
+            events: EventHub::new(settings.event_buffer, diagnostics.clone()),
             stdout_lines,
             diagnostics,
         });
         let (done_tx, reader_done) = watch::channel(false);
         let reader_shared = Arc::clone(&shared);
-        let codec = LineCodec::new(settings.max_line_length);
+        let codec = RawLineCodec::new(settings.max_line_length);
         tokio::spawn(async move {
-            let mut lines = FramedRead::new(reader, codec);
+            let mut lines = FramedRead::with_capacity(reader, codec, READ_CAPACITY);
             while let Some(Ok(line)) = lines.next().await {
-                reader_shared.dispatch(line);
+                reader_shared.dispatch_raw(line);
             }
             let _ = done_tx.send(true);
         });
-        let (line_tx, line_rx) = mpsc::unbounded_channel::<String>();
-        tokio::spawn(write_lines(writer, line_rx));
+        let outbox = Arc::new(Outbox::new(Box::new(writer)));
+        tokio::spawn(Arc::clone(&outbox).run());
         Self {
             shared,
-            writer: Mutex::new(Some(line_tx)),
+            outbox,
             next_id: AtomicU64::new(1),
             reader_done,
         }
@@ -319,6 +349,8 @@ impl Connection {
             payload,
             extra: relay_protocol::Extra::new(),
         };
+        let mut line = envelope.encode();
+        line.push('\n');
         let (reply, response) = oneshot::channel();
         {
             let mut pending = self
@@ -329,17 +361,15 @@ impl Connection {
             if let Some(closure) = &pending.closed {
                 return Err(closure.to_error());
             }
-            let writer = self.writer.lock().map_err(|_| ClientError::Closed)?;
-            let Some(writer) = writer.as_ref() else {
-                return Err(ClientError::Closed);
-            };
-            // Registered and queued under one lock: the write order is the pending order.
-            pending.insert(id.clone(), reply);
-            if writer.send(envelope.encode()).is_err() {
-                pending.take(&id);
+            let mut lines = self.outbox.lock().ok_or(ClientError::Closed)?;
+            if lines.closing || lines.failed {
                 return Err(ClientError::Closed);
             }
+            // Registered and queued under one lock: the write order is the pending order.
+            pending.insert(id.clone(), reply);
+            lines.queued.extend_from_slice(line.as_bytes());
         }
+        self.outbox.write_now();
         match tokio::time::timeout(timeout, response).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(ClientError::Closed),
@@ -358,21 +388,255 @@ impl Connection {
 
     /// Closes the broker's stdin (once the lines already queued are written).
     pub(crate) fn close_input(&self) {
-        if let Ok(mut writer) = self.writer.lock() {
-            writer.take();
+        self.outbox.close();
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.close_input();
+    }
+}
+
+/// The broker's stdin and the request lines on their way to it.
+///
+/// The task that makes a request writes its line at once when nothing is queued before it and the
+/// pipe takes it (the usual case): handing each line to another task would cost a thread wake-up per
+/// request. What the pipe does not take at once stays queued for the writer task ([`Outbox::run`]),
+/// which waits for the pipe to drain. While the writer task waits, only it may poll the writer (a poll
+/// by anyone else would take the wake-up it waits for), so requests then only queue.
+struct Outbox {
+    lines: Mutex<Lines>,
+    /// Wakes the writer task: lines to write, or stdin to close.
+    wake: Notify,
+}
+
+struct Lines {
+    /// The broker's stdin; `None` once closed, or once writing failed.
+    writer: Option<Pin<Box<dyn AsyncWrite + Send>>>,
+    /// Bytes not yet taken by the writer, whole lines in request order.
+    queued: BytesMut,
+    /// Whether the writer took bytes that it has not flushed yet.
+    unflushed: bool,
+    /// Whether the writer task is waiting for the writer.
+    waiting: bool,
+    /// No more lines: stdin closes once the queued ones are written.
+    closing: bool,
+    /// Writing failed (the broker is gone): no more lines.
+    failed: bool,
+}
+
+impl Lines {
+    /// Writes and flushes what is queued; on failure, drops the writer (closing stdin).
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Without a writer (it failed, or stdin is closed), nothing is queued or ever will be.
+        let Some(writer) = self.writer.as_mut() else {
+            return Poll::Ready(());
+        };
+        let written = loop {
+            if self.queued.is_empty() {
+                break if self.unflushed {
+                    ready!(writer.as_mut().poll_flush(cx))
+                } else {
+                    Ok(())
+                };
+            }
+            match ready!(writer.as_mut().poll_write(cx, &self.queued)) {
+                Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(written) => {
+                    self.queued.advance(written);
+                    self.unflushed = true;
+                }
+                Err(error) => break Err(error),
+            }
+        };
+        self.unflushed = false;
+        if written.is_err() {
+            self.failed = true;
+            self.queued.clear();
+            self.writer = None;
+        }
+        Poll::Ready(())
+    }
+}
+
+impl Outbox {
+    fn new(writer: Box<dyn AsyncWrite + Send>) -> Self {
+        Self {
+            lines: Mutex::new(Lines {
+                writer: Some(Box::into_pin(writer)),
+                queued: BytesMut::new(),
+                unflushed: false,
+                waiting: false,
+                closing: false,
+                failed: false,
+            }),
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, Lines>> {
+        self.lines.lock().ok()
+    }
+
+    /// Writes the queued lines from the calling task if the writer takes them now, else leaves them
+    /// to the writer task.
+    fn write_now(&self) {
+        let Some(mut lines) = self.lock() else {
+            return;
+        };
+        if lines.waiting || lines.failed {
+            return;
+        }
+        // A no-op waker: if the writer is not ready, the writer task polls it again with its own.
+        match lines.poll_write_queued(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(()) => {}
+            Poll::Pending => {
+                lines.waiting = true;
+                drop(lines);
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    /// Closes the broker's stdin once the queued lines are written.
+    fn close(&self) {
+        if let Some(mut lines) = self.lock() {
+            lines.closing = true;
+        }
+        self.wake.notify_one();
+    }
+
+    /// The writer task: writes what the requesting tasks could not, and closes stdin when asked.
+    async fn run(self: Arc<Self>) {
+        loop {
+            self.wake.notified().await;
+            let done = std::future::poll_fn(|cx| {
+                let Some(mut lines) = self.lock() else {
+                    return Poll::Ready(true);
+                };
+                lines.waiting = true;
+                ready!(lines.poll_write_queued(cx));
+                if lines.closing
+                    && let Some(writer) = lines.writer.as_mut()
+                {
+                    // Then dropped: the broker sees the end of its stdin.
+                    let _ = ready!(writer.as_mut().poll_shutdown(cx));
+                    lines.writer = None;
+                }
+                lines.waiting = false;
+                Poll::Ready(lines.failed || lines.closing)
+            })
+            .await;
+            if done {
+                return;
+            }
         }
     }
 }
 
-async fn write_lines<W: AsyncWrite + Unpin>(
-    mut writer: W,
-    mut lines: mpsc::UnboundedReceiver<String>,
-) {
-    while let Some(mut line) = lines.recv().await {
-        line.push('\n');
-        if writer.write_all(line.as_bytes()).await.is_err() || writer.flush().await.is_err() {
-            return;
-        }
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+    use serde_json::json;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+
+    use super::*;
+
+    fn connect(stdin_buffer: usize) -> (Connection, DuplexStream, DuplexStream) {
+        let (client_stdin, broker_stdin) = tokio::io::duplex(stdin_buffer);
+        let (broker_stdout, client_stdout) = tokio::io::duplex(64 * 1024);
+        let settings = ConnectionSettings {
+            max_line_length: 1 << 20,
+            event_buffer: 0,
+        };
+        let connection = Connection::start(client_stdout, client_stdin, &settings);
+        (connection, broker_stdin, broker_stdout)
     }
-    let _ = writer.shutdown().await;
+
+    /// A broker that answers each request with its payload, in order, until stdin closes; returns
+    /// the request ids in the order it read them.
+    async fn echo_broker(stdin: DuplexStream, mut stdout: DuplexStream) -> Vec<String> {
+        let mut lines = BufReader::new(stdin).lines();
+        let mut ids = Vec::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let request: Value = serde_json::from_str(&line).unwrap();
+            let id = request["request_id"].as_str().unwrap().to_owned();
+            let response = json!({"v": 1, "type": "ok", "request_id": id,
+                                  "payload": {"result": request["payload"]}});
+            stdout
+                .write_all(format!("{response}\n").as_bytes())
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        ids
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lines_go_out_whole_and_in_order_whatever_the_pipe_takes_at_once() {
+        // A pipe that takes 7 bytes at a time: most of each line is left to the writer task.
+        let (connection, stdin, stdout) = connect(7);
+        let broker = tokio::spawn(echo_broker(stdin, stdout));
+        let requests = (0..200)
+            .map(|n| connection.request("x_echo", json!({"n": n}), Duration::from_secs(20)));
+        for (n, response) in futures_util::future::join_all(requests)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            match response.unwrap() {
+                BrokerMessage::Ok(ok) => assert_eq!(ok.result, json!({"n": n})),
+                other => panic!("{other:?}"),
+            }
+        }
+        connection.close_input();
+        let ids = broker.await.unwrap();
+        assert_eq!(
+            ids,
+            (1..=200).map(|n| format!("req_{n}")).collect::<Vec<_>>()
+        );
+    }
+
+    #[tokio::test]
+    async fn closing_stdin_waits_for_the_lines_already_queued() {
+        let (connection, stdin, _stdout) = connect(16);
+        for n in 0..20 {
+            // Registered and queued at the first poll; the response does not matter here.
+            let request = connection.request("x_echo", json!({"n": n}), Duration::from_secs(20));
+            assert!(request.now_or_never().is_none());
+        }
+        connection.close_input();
+        assert!(matches!(
+            connection
+                .request("x_late", json!({}), Duration::from_secs(20))
+                .await,
+            Err(ClientError::Closed)
+        ));
+        let mut lines = BufReader::new(stdin).lines();
+        let mut read = Vec::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let request: Value = serde_json::from_str(&line).unwrap();
+            read.push(request["payload"]["n"].as_u64().unwrap());
+        }
+        assert_eq!(read, (0..20).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_write_requests_fail_at_once() {
+        let (connection, stdin, _stdout) = connect(1024);
+        drop(stdin);
+        // This one's line is lost: it waits for its deadline, as it would for a broker gone quiet.
+        let first = connection
+            .request("x_echo", json!({}), Duration::from_millis(50))
+            .await;
+        assert!(
+            matches!(first, Err(ClientError::Timeout { .. })),
+            "{first:?}"
+        );
+        let second = connection
+            .request("x_echo", json!({}), Duration::from_secs(20))
+            .await;
+        assert!(matches!(second, Err(ClientError::Closed)), "{second:?}");
+    }
 }

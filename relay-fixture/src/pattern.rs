@@ -158,20 +158,22 @@ impl Pattern {
 
     /// Checks `actual` against the pattern, adding new bindings to `bindings` only if it matches.
     pub fn matches(&self, actual: &Value, bindings: &mut Bindings) -> Result<(), Mismatch> {
-        let mut scratch = bindings.clone();
-        match_node(&self.node, actual, "", &mut scratch)?;
-        *bindings = scratch;
-        Ok(())
+        let mut trail = Trail::new(bindings);
+        let matched = match_node(&self.node, actual, At::Top, &mut trail);
+        if matched.is_err() {
+            trail.rollback(0);
+        }
+        matched
     }
 
     /// Builds the value this pattern describes, binding any `$bind` names.
     pub fn produce(&self, bindings: &mut Bindings) -> Result<Value, PatternError> {
-        produce_node(&self.node, "", bindings)
+        produce_node(&self.node, At::Top, bindings)
     }
 
     /// Whether [`produce`](Self::produce) can succeed once the `$var` names are bound.
     pub fn check_producible(&self) -> Result<(), PatternError> {
-        check_producible(&self.node, "")
+        check_producible(&self.node, At::Top)
     }
 
     /// The names this pattern binds, in document order.
@@ -395,13 +397,87 @@ fn json_type_name(value: &Value) -> &'static str {
     }
 }
 
-fn match_node(
-    node: &Node,
+/// The bindings during a match, and the names bound since it started: a failed attempt (the whole
+/// match, an `$any_of` alternative, a `$contains` candidate) is undone by removing the names it bound,
+/// so that no attempt copies the bindings (a long transcript holds thousands).
+struct Trail<'b, 'p> {
+    bindings: &'b mut Bindings,
+    /// The names bound so far, in order; `$bind` only ever adds a name.
+    bound: Vec<&'p str>,
+}
+
+impl<'b, 'p> Trail<'b, 'p> {
+    fn new(bindings: &'b mut Bindings) -> Self {
+        Self {
+            bindings,
+            bound: Vec::new(),
+        }
+    }
+
+    /// A point to [`rollback`](Self::rollback) to.
+    fn mark(&self) -> usize {
+        self.bound.len()
+    }
+
+    /// Removes every name bound since `mark`.
+    fn rollback(&mut self, mark: usize) {
+        for name in self.bound.drain(mark..) {
+            self.bindings.remove(name);
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.bindings.get(name)
+    }
+
+    fn bind(&mut self, name: &'p str, value: &Value) {
+        self.bindings.insert(name.to_owned(), value.clone());
+        self.bound.push(name);
+    }
+}
+
+/// Where in a value (matched or produced), built on the way down and written out only for an error.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Top,
+    Member(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    /// The path as [`member_path`] and [`index_path`] write it.
+    fn path(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Self::Top => {}
+            Self::Member(parent, key) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Self::Index(parent, index) => {
+                parent.write(out);
+                let _ = write!(out, "[{index}]");
+            }
+        }
+    }
+}
+
+fn match_node<'p>(
+    node: &'p Node,
     actual: &Value,
-    path: &str,
-    bindings: &mut Bindings,
+    at: At<'_>,
+    bindings: &mut Trail<'_, 'p>,
 ) -> Result<(), Mismatch> {
-    let fail = |expected: String| Err(Mismatch::new(path, expected, Some(actual.clone())));
+    let fail = |expected: String| Err(Mismatch::new(&at.path(), expected, Some(actual.clone())));
     match node {
         Node::Scalar(expected) => {
             if expected == actual {
@@ -422,7 +498,7 @@ fn match_node(
                 ));
             }
             for (index, (item, actual_item)) in items.iter().zip(actual_items).enumerate() {
-                match_node(item, actual_item, &index_path(path, index), bindings)?;
+                match_node(item, actual_item, At::Index(&at, index), bindings)?;
             }
             Ok(())
         }
@@ -440,32 +516,33 @@ fn match_node(
                         .filter(|(_, member)| !matches!(member, Node::Scalar(_))),
                 );
             for (key, member) in literals_first {
-                let at = member_path(path, key);
+                let member_at = At::Member(&at, key);
                 match (member, actual_members.get(key)) {
                     (Node::Absent, None) => {}
                     (Node::Absent, Some(value)) => {
                         return Err(Mismatch::new(
-                            &at,
+                            &member_at.path(),
                             "no such member".to_owned(),
                             Some(value.clone()),
                         ));
                     }
                     (member, None) => {
                         return Err(Mismatch::new(
-                            &at,
+                            &member_at.path(),
                             format!("a member: {}", describe(member)),
                             None,
                         ));
                     }
-                    (member, Some(value)) => match_node(member, value, &at, bindings)?,
+                    (member, Some(value)) => match_node(member, value, member_at, bindings)?,
                 }
             }
-            let unlisted = actual_members
-                .keys()
-                .find(|key| !members.iter().any(|(k, _)| k == *key));
-            if let (true, Some(extra)) = (*exact, unlisted) {
+            if *exact
+                && let Some(extra) = actual_members
+                    .keys()
+                    .find(|key| !members.iter().any(|(k, _)| k == *key))
+            {
                 return Err(Mismatch::new(
-                    &member_path(path, extra),
+                    &At::Member(&at, extra).path(),
                     "no such member (exact match)".to_owned(),
                     actual_members.get(extra).cloned(),
                 ));
@@ -473,17 +550,17 @@ fn match_node(
             Ok(())
         }
         Node::Absent => fail("no value".to_owned()),
-        Node::Operators(ops) => match_operators(ops, actual, path, bindings),
+        Node::Operators(ops) => match_operators(ops, actual, at, bindings),
     }
 }
 
-fn match_operators(
-    ops: &Operators,
+fn match_operators<'p>(
+    ops: &'p Operators,
     actual: &Value,
-    path: &str,
-    bindings: &mut Bindings,
+    at: At<'_>,
+    bindings: &mut Trail<'_, 'p>,
 ) -> Result<(), Mismatch> {
-    let fail = |expected: String| Err(Mismatch::new(path, expected, Some(actual.clone())));
+    let fail = |expected: String| Err(Mismatch::new(&at.path(), expected, Some(actual.clone())));
     if let Some(json_type) = ops.json_type.filter(|json_type| !json_type.accepts(actual)) {
         return fail(format!(
             "a value of type {}, not {}",
@@ -498,14 +575,15 @@ fn match_operators(
         }
     }
     if let Some(inner) = &ops.inner {
-        match_node(inner, actual, path, bindings)?;
+        match_node(inner, actual, at, bindings)?;
     }
     if let Some(alternatives) = &ops.any_of {
+        // Only the matching alternative's bindings are kept.
         let matched = alternatives.iter().any(|alternative| {
-            let mut scratch = bindings.clone();
-            let matched = match_node(alternative, actual, path, &mut scratch).is_ok();
-            if matched {
-                *bindings = scratch;
+            let mark = bindings.mark();
+            let matched = match_node(alternative, actual, at, bindings).is_ok();
+            if !matched {
+                bindings.rollback(mark);
             }
             matched
         });
@@ -518,7 +596,7 @@ fn match_operators(
             return fail("an array".to_owned());
         };
         let mut used = vec![false; items.len()];
-        if !assign_distinct(wanted, items, path, &mut used, bindings) {
+        if !assign_distinct(wanted, items, at, &mut used, bindings) {
             return fail(format!(
                 "an array with a distinct element for each of the {} `$contains` patterns",
                 wanted.len()
@@ -538,9 +616,7 @@ fn match_operators(
                 return fail(format!("the value already bound to `{name}`: {bound}"));
             }
             Some(_) => {}
-            None => {
-                bindings.insert(name.clone(), actual.clone());
-            }
+            None => bindings.bind(name, actual),
         }
     }
     Ok(())
@@ -548,12 +624,12 @@ fn match_operators(
 
 /// Finds a distinct element of `items` for each pattern of `wanted` (backtracking, so the order of
 /// the patterns does not matter), binding as it goes; on failure `bindings` is unchanged.
-fn assign_distinct(
-    wanted: &[Node],
+fn assign_distinct<'p>(
+    wanted: &'p [Node],
     items: &[Value],
-    path: &str,
+    at: At<'_>,
     used: &mut [bool],
-    bindings: &mut Bindings,
+    bindings: &mut Trail<'_, 'p>,
 ) -> bool {
     let Some((pattern, rest)) = wanted.split_first() else {
         return true;
@@ -562,27 +638,28 @@ fn assign_distinct(
         if used[position] {
             continue;
         }
-        let mut scratch = bindings.clone();
-        if match_node(pattern, item, &index_path(path, position), &mut scratch).is_err() {
+        let mark = bindings.mark();
+        if match_node(pattern, item, At::Index(&at, position), bindings).is_err() {
+            bindings.rollback(mark);
             continue;
         }
         used[position] = true;
-        if assign_distinct(rest, items, path, used, &mut scratch) {
-            *bindings = scratch;
+        if assign_distinct(rest, items, at, used, bindings) {
             return true;
         }
+        bindings.rollback(mark);
         used[position] = false;
     }
     false
 }
 
-fn produce_node(node: &Node, path: &str, bindings: &mut Bindings) -> Result<Value, PatternError> {
+fn produce_node(node: &Node, at: At<'_>, bindings: &mut Bindings) -> Result<Value, PatternError> {
     match node {
         Node::Scalar(value) => Ok(value.clone()),
         Node::Array(items) => items
             .iter()
             .enumerate()
-            .map(|(index, item)| produce_node(item, &index_path(path, index), bindings))
+            .map(|(index, item)| produce_node(item, At::Index(&at, index), bindings))
             .collect::<Result<_, _>>()
             .map(Value::Array),
         Node::Object { members, .. } => {
@@ -591,34 +668,37 @@ fn produce_node(node: &Node, path: &str, bindings: &mut Bindings) -> Result<Valu
                 if !matches!(member, Node::Absent) {
                     out.insert(
                         key.clone(),
-                        produce_node(member, &member_path(path, key), bindings)?,
+                        produce_node(member, At::Member(&at, key), bindings)?,
                     );
                 }
             }
             Ok(Value::Object(out))
         }
-        Node::Absent => Err(PatternError::new(path, "cannot produce an absent value")),
+        Node::Absent => Err(PatternError::new(
+            &at.path(),
+            "cannot produce an absent value",
+        )),
         Node::Operators(ops) => {
             let value = if let Some(name) = &ops.var {
                 bindings.get(name).cloned().ok_or_else(|| {
-                    PatternError::new(path, format!("`$var` `{name}` is not bound yet"))
+                    PatternError::new(&at.path(), format!("`$var` `{name}` is not bound yet"))
                 })?
             } else if let Some(value) = &ops.value {
                 value.clone()
             } else if let Some(inner) = &ops.inner {
-                produce_node(inner, path, bindings)?
+                produce_node(inner, at, bindings)?
             } else if let Some(alternatives) = &ops.any_of {
-                produce_node(&alternatives[0], path, bindings)?
+                produce_node(&alternatives[0], at, bindings)?
             } else if let Some(wanted) = &ops.contains {
                 wanted
                     .iter()
                     .enumerate()
-                    .map(|(index, item)| produce_node(item, &index_path(path, index), bindings))
+                    .map(|(index, item)| produce_node(item, At::Index(&at, index), bindings))
                     .collect::<Result<_, _>>()
                     .map(Value::Array)?
             } else {
                 return Err(PatternError::new(
-                    path,
+                    &at.path(),
                     "cannot produce a value: add `$value` (or use `$var`)",
                 ));
             };
@@ -626,7 +706,7 @@ fn produce_node(node: &Node, path: &str, bindings: &mut Bindings) -> Result<Valu
                 match bindings.get(name) {
                     Some(bound) if *bound != value => {
                         return Err(PatternError::new(
-                            path,
+                            &at.path(),
                             format!("`{name}` is already bound to {bound}, not {value}"),
                         ));
                     }
@@ -641,31 +721,31 @@ fn produce_node(node: &Node, path: &str, bindings: &mut Bindings) -> Result<Valu
     }
 }
 
-fn check_producible(node: &Node, path: &str) -> Result<(), PatternError> {
+fn check_producible(node: &Node, at: At<'_>) -> Result<(), PatternError> {
     match node {
         Node::Scalar(_) | Node::Absent => Ok(()),
         Node::Array(items) => items
             .iter()
             .enumerate()
-            .try_for_each(|(index, item)| check_producible(item, &index_path(path, index))),
+            .try_for_each(|(index, item)| check_producible(item, At::Index(&at, index))),
         Node::Object { members, .. } => members
             .iter()
-            .try_for_each(|(key, member)| check_producible(member, &member_path(path, key))),
+            .try_for_each(|(key, member)| check_producible(member, At::Member(&at, key))),
         Node::Operators(ops) => {
             if ops.var.is_some() || ops.value.is_some() {
                 Ok(())
             } else if let Some(inner) = &ops.inner {
-                check_producible(inner, path)
+                check_producible(inner, at)
             } else if let Some(alternatives) = &ops.any_of {
-                check_producible(&alternatives[0], path)
+                check_producible(&alternatives[0], at)
             } else if let Some(wanted) = &ops.contains {
                 wanted
                     .iter()
                     .enumerate()
-                    .try_for_each(|(index, item)| check_producible(item, &index_path(path, index)))
+                    .try_for_each(|(index, item)| check_producible(item, At::Index(&at, index)))
             } else {
                 Err(PatternError::new(
-                    path,
+                    &at.path(),
                     "cannot produce a value: add `$value` (or use `$var`)",
                 ))
             }
@@ -717,5 +797,91 @@ impl schemars::JsonSchema for Pattern {
         schemars::json_schema!({
             "description": "A JSON value to match or produce. Scalars match themselves, arrays element by element, objects by subset. An object whose keys all start with `$` holds operators: $type, $regex, $exact, $any_of, $contains, $var, $bind, $value, $absent (see fixtures/README.md)."
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pattern(source: Value) -> Pattern {
+        Pattern::compile(source).unwrap()
+    }
+
+    fn bindings(pairs: &[(&str, Value)]) -> Bindings {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn contains_undoes_the_bindings_of_a_choice_it_backtracks_from() {
+        // The first pattern takes `{"a": 1}` first (binding x = 1), the second then finds no `b` of 1;
+        // the search goes back, unbinds x and takes `{"a": 2}`.
+        let source = pattern(json!({"$contains": [
+            {"a": {"$bind": "x"}},
+            {"b": {"$var": "x"}},
+        ]}));
+        let mut bound = bindings(&[("kept", json!(0))]);
+        source
+            .matches(&json!([{"a": 1}, {"a": 2}, {"b": 2}]), &mut bound)
+            .unwrap();
+        assert_eq!(bound, bindings(&[("kept", json!(0)), ("x", json!(2))]));
+        // No assignment at all: nothing bound, nothing lost.
+        let mut fresh = bindings(&[("kept", json!(0))]);
+        source
+            .matches(&json!([{"a": 1}, {"b": 3}]), &mut fresh)
+            .unwrap_err();
+        assert_eq!(fresh, bindings(&[("kept", json!(0))]));
+    }
+
+    #[test]
+    fn a_failed_match_undoes_bindings_kept_by_a_nested_alternative() {
+        let source = pattern(json!({
+            "x": {"$any_of": [{"$bind": "p"}]},
+            "y": {"$type": "string"},
+        }));
+        let mut bound = bindings(&[("kept", json!(0))]);
+        source
+            .matches(&json!({"x": 1, "y": 2}), &mut bound)
+            .unwrap_err();
+        assert_eq!(bound, bindings(&[("kept", json!(0))]));
+        source
+            .matches(&json!({"x": 1, "y": "2"}), &mut bound)
+            .unwrap();
+        assert_eq!(bound, bindings(&[("kept", json!(0)), ("p", json!(1))]));
+    }
+
+    #[test]
+    fn any_of_keeps_only_the_matching_alternatives_bindings_inside_contains() {
+        let source = pattern(json!({"$contains": [{"$any_of": [
+            {"a": {"$bind": "p"}, "b": {"$type": "string"}},
+            {"a": {"$bind": "q"}},
+        ]}]}));
+        let mut bound = Bindings::new();
+        source
+            .matches(&json!([{"a": 1, "b": 2}]), &mut bound)
+            .unwrap();
+        assert_eq!(bound, bindings(&[("q", json!(1))]));
+    }
+
+    #[test]
+    fn paths_are_written_only_for_errors_and_as_before() {
+        let mismatch = pattern(json!({"a": [{"b": {"c": 1}}]}))
+            .matches(&json!({"a": [{"b": {"c": 2}}]}), &mut Bindings::new())
+            .unwrap_err();
+        assert_eq!(mismatch.path, "a[0].b.c");
+        let mismatch = pattern(json!([{"": {"c": 1}}]))
+            .matches(&json!([{"": {"c": 2}}]), &mut Bindings::new())
+            .unwrap_err();
+        // An empty key, as `member_path` writes it.
+        assert_eq!(mismatch.path, "[0]..c");
+        let error = pattern(json!({"a": [0, {"b": {"$var": "v"}}]}))
+            .produce(&mut Bindings::new())
+            .unwrap_err();
+        assert_eq!(error.path, "a[1].b");
     }
 }
