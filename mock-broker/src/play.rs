@@ -100,20 +100,51 @@ where
         signals: &mut mpsc::UnboundedReceiver<Signal>,
     ) -> Result<End, Failure> {
         let steps = &self.fixture.transcript;
+        // A signal the next step expects, received while the current step was finishing: a client
+        // may signal as soon as it has read the step's last output.
+        let mut early_signal: Option<Signal> = None;
         while self.step < steps.len() {
             let step = &steps[self.step];
+            let next_signal = match steps.get(self.step + 1).map(|next| &next.action) {
+                Some(StepAction::Signal(signal)) => Some(*signal),
+                _ => None,
+            };
             let played = match &step.action {
-                StepAction::Signal(expected) => self.expect_signal(*expected, step, signals).await,
-                _ => tokio::select! {
-                    played = self.play(step) => played,
-                    Some(signal) = signals.recv() => {
-                        if self.final_output_started {
+                StepAction::Signal(expected) => match early_signal.take() {
+                    Some(signal) if signal == *expected => Ok(None),
+                    Some(signal) => Err(Failure {
+                        actual: Some(format!("SIG{signal}")),
+                        ..Failure::new(format!("expected SIG{expected}, received SIG{signal}"))
+                    }),
+                    None => self.expect_signal(*expected, step, signals).await,
+                },
+                _ => {
+                    let outcome = {
+                        let play = self.play(step);
+                        tokio::pin!(play);
+                        loop {
+                            tokio::select! {
+                                biased;
+                                played = &mut play => break Ok(played),
+                                Some(signal) = signals.recv() => {
+                                    if next_signal == Some(signal) && early_signal.is_none() {
+                                        early_signal = Some(signal);
+                                        continue;
+                                    }
+                                    break Err(signal);
+                                }
+                            }
+                        }
+                    };
+                    match outcome {
+                        Ok(played) => played,
+                        Err(signal) if self.final_output_started => {
                             self.step = steps.len();
                             return Ok(End::Signalled(signal));
                         }
-                        Err(Failure::new(format!("terminated by SIG{signal}")))
+                        Err(signal) => Err(Failure::new(format!("terminated by SIG{signal}"))),
                     }
-                },
+                }
             };
             match played.map_err(|failure| self.at_step(failure))? {
                 Some(end) => {
