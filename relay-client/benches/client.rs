@@ -67,7 +67,14 @@ fn list_agents_pair(index: usize) -> [Value; 2] {
 }
 
 fn write_fixture(dir: &Path, name: &str, mut transcript: Vec<Value>) -> PathBuf {
-    transcript.push(json!({"close_stdin": true, "within_ms": 60000}));
+    // `RelayClient::shutdown` sends `shutdown`, then closes stdin; the broker answers and exits.
+    transcript.extend([
+        json!({"client": {"v": 1, "type": "shutdown", "request_id": {"$bind": "shutdown", "$value": "req"},
+                          "payload": {}}}),
+        json!({"broker": {"v": 1, "type": "ok", "request_id": {"$var": "shutdown"},
+                          "payload": {"result": {"status": "shutting_down"}}}}),
+        json!({"exit": {"code": 0}}),
+    ]);
     let fixture = json!({
         "format": "relay-fixture/1", "id": name, "summary": "benchmark", "level": "MAY",
         "sides": ["client"], "step_timeout_ms": 60000, "transcript": transcript,
@@ -187,7 +194,11 @@ async fn main() {
             measured.push(started.elapsed());
         }
     }
-    client.shutdown().await.ok();
+    assert_eq!(
+        client.shutdown().await.expect("shutdown"),
+        Some(relay_client::ExitStatus::Code(0)),
+        "mock-broker played the benchmark fixture to its end"
+    );
     floor.sort();
     measured.sort();
     let (floor_p50, measured_p50) = (percentile(&floor, 0.5), percentile(&measured, 0.5));
@@ -256,7 +267,11 @@ async fn main() {
         result.expect("list_agents");
     }
     let rate = PIPELINED as f64 / started.elapsed().as_secs_f64();
-    client.shutdown().await.ok();
+    assert_eq!(
+        client.shutdown().await.expect("shutdown"),
+        Some(relay_client::ExitStatus::Code(0)),
+        "mock-broker played the benchmark fixture to its end"
+    );
     rows.push(Row {
         what: "pipelined requests/s",
         measured: format!("{rate:.0}/s"),
@@ -321,7 +336,11 @@ async fn main() {
             skipped += count;
         }
     }
-    client.shutdown().await.ok();
+    assert_eq!(
+        client.shutdown().await.expect("shutdown"),
+        Some(relay_client::ExitStatus::Code(0)),
+        "mock-broker played the benchmark fixture to its end"
+    );
     let rate = EVENTS as f64 / ingest.as_secs_f64();
     rows.push(Row {
         what: "event ingest",

@@ -316,6 +316,10 @@ impl Connection {
             let mut lines = FramedRead::with_capacity(reader, codec, READ_CAPACITY);
             while let Some(Ok(line)) = lines.next().await {
                 reader_shared.dispatch_raw(line);
+                // A unit of the task's budget per line, not per read (a read holds hundreds of lines):
+                // a subscriber woken by an event often waits on this worker until this task yields,
+                // and must not fall a whole backlog behind in a burst.
+                tokio::task::coop::consume_budget().await;
             }
             let _ = done_tx.send(true);
         });
@@ -620,6 +624,41 @@ mod tests {
             read.push(request["payload"]["n"].as_u64().unwrap());
         }
         assert_eq!(read, (0..20).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_keeps_up_with_a_burst_that_never_makes_the_reader_wait() {
+        // More events than a subscriber may fall behind, all readable at once: the reader never
+        // waits for input, so only its budget makes it yield to the subscriber.
+        const EVENTS: usize = 70_000;
+        let line = br#"{"v":1,"type":"event","request_id":null,"payload":{"kind":"agent_released","name":"w1"}}"#;
+        let mut flood = Vec::with_capacity((line.len() + 1) * EVENTS);
+        for _ in 0..EVENTS {
+            flood.extend_from_slice(line);
+            flood.push(b'\n');
+        }
+        let settings = ConnectionSettings {
+            max_line_length: 1 << 20,
+            event_buffer: 0,
+        };
+        let connection =
+            Connection::start(std::io::Cursor::new(flood), tokio::io::sink(), &settings);
+        let mut events = connection.shared.events.subscribe();
+        let mut diagnostics = connection.shared.diagnostics.subscribe();
+        let mut done = connection.reader_done.clone();
+        let mut seen = 0;
+        loop {
+            tokio::select! {
+                biased;
+                Some(_) = events.next() => seen += 1,
+                _ = done.wait_for(|done| *done) => break,
+            }
+        }
+        while let Some(Some(_)) = events.next().now_or_never() {
+            seen += 1;
+        }
+        assert!(diagnostics.try_recv().is_err());
+        assert_eq!(seen, EVENTS);
     }
 
     #[tokio::test]
