@@ -18,7 +18,7 @@ use relay_fixture::wire::{describe_line, encode_frame};
 use relay_fixture::{Bindings, ExitStatus, Fault, Fixture, Pattern, Signal, Step, StepAction};
 use relay_protocol::codec::RawLineCodec;
 use relay_protocol::{RawLine, classify};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Sleep;
@@ -412,7 +412,7 @@ where
     }
 
     async fn write_frame(&mut self, frame: &Value, deadline: Duration) -> Result<(), Failure> {
-        let mut line = encode_produced(frame);
+        let mut line = encode_frame(frame);
         line.push('\n');
         self.write_raw(line.as_bytes(), deadline).await
     }
@@ -503,75 +503,6 @@ where
     }
 }
 
-/// The line for a produced frame, as [`encode_frame`] writes it (the broker's compact form of an
-/// envelope, else the value with sorted keys), written straight from the value: `encode_frame` types a
-/// copy of the whole frame as an [`Envelope`](relay_protocol::Envelope) first.
-fn encode_produced(frame: &Value) -> String {
-    let Some(envelope) = EnvelopeParts::of(frame) else {
-        return relay_protocol::encode::value(frame);
-    };
-    let mut out = Vec::with_capacity(128);
-    out.extend_from_slice(b"{\"v\":");
-    out.extend_from_slice(envelope.v.to_string().as_bytes());
-    out.extend_from_slice(b",\"type\":");
-    relay_protocol::encode::write_value(&mut out, envelope.message_type);
-    out.extend_from_slice(b",\"request_id\":");
-    relay_protocol::encode::write_value(&mut out, envelope.request_id);
-    out.extend_from_slice(b",\"payload\":");
-    relay_protocol::encode::write_value(&mut out, envelope.payload);
-    // `Envelope::encode` writes the other members after the payload, sorted (`Map` iterates in key
-    // order unless serde_json's `preserve_order` is on, so sort to be sure).
-    let mut extra: Vec<_> = envelope
-        .members
-        .iter()
-        .filter(|(key, _)| !ENVELOPE_MEMBERS.contains(&key.as_str()))
-        .collect();
-    extra.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    for (key, member) in extra {
-        out.push(b',');
-        relay_protocol::encode::write_value(&mut out, &Value::String(key.clone()));
-        out.push(b':');
-        relay_protocol::encode::write_value(&mut out, member);
-    }
-    out.push(b'}');
-    String::from_utf8(out).unwrap_or_else(|_| relay_protocol::encode::value(frame))
-}
-
-/// The members [`Envelope`](relay_protocol::Envelope) declares.
-const ENVELOPE_MEMBERS: [&str; 4] = ["v", "type", "request_id", "payload"];
-
-/// A value that decodes as an [`Envelope`](relay_protocol::Envelope), in parts.
-struct EnvelopeParts<'a> {
-    v: u32,
-    message_type: &'a Value,
-    request_id: &'a Value,
-    payload: &'a Value,
-    /// All the members, declared or not.
-    members: &'a Map<String, Value>,
-}
-
-impl<'a> EnvelopeParts<'a> {
-    /// The parts of `frame` if it decodes as an envelope: `v` an integer that fits a `u32`, `type` a
-    /// string, `request_id` a string, `null` or missing, and `payload` present.
-    fn of(frame: &'a Value) -> Option<Self> {
-        const NULL: &Value = &Value::Null;
-        let Value::Object(members) = frame else {
-            return None;
-        };
-        Some(Self {
-            v: u32::try_from(members.get("v")?.as_u64()?).ok()?,
-            message_type: members.get("type").filter(|value| value.is_string())?,
-            request_id: match members.get("request_id") {
-                None => NULL,
-                Some(id @ (Value::Null | Value::String(_))) => id,
-                Some(_) => return None,
-            },
-            payload: members.get("payload")?,
-            members,
-        })
-    }
-}
-
 fn describe_raw(line: &RawLine) -> String {
     match line {
         RawLine::Complete(bytes) => String::from_utf8_lossy(bytes).into_owned(),
@@ -594,28 +525,6 @@ fn oversized_frame(length: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn produced_frames_are_written_as_encode_frame_writes_them() {
-        use serde_json::json;
-        for frame in [
-            json!({"v": 1, "type": "ok", "request_id": "req_1", "payload": {"result": {"b": 1, "a": [2, {"d": 3, "c": 4}]}}}),
-            json!({"payload": null, "type": "event", "v": 1}),
-            json!({"v": 1, "type": "ok", "request_id": null, "payload": {}, "zz": 1, "aa": [true]}),
-            json!({"v": 2, "type": "x", "payload": 1.5}),
-            // Not envelopes: written as values, keys sorted.
-            json!({"v": 1.0, "type": "ok", "request_id": "r", "payload": {}}),
-            json!({"v": 1, "type": "ok", "request_id": 7, "payload": {}}),
-            json!({"v": 1, "type": "ok", "request_id": "r"}),
-            json!({"v": -1, "type": "ok", "payload": {}}),
-            json!({"v": 4_294_967_296_u64, "type": "ok", "payload": {}}),
-            json!({"type": 1, "v": 1, "payload": {}}),
-            json!(["not", "an", {"object": 1}]),
-            json!("text"),
-        ] {
-            assert_eq!(encode_produced(&frame), encode_frame(&frame), "{frame}");
-        }
-    }
 
     #[test]
     fn oversized_frames_are_valid_frames_of_the_asked_length() {
