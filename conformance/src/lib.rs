@@ -5,6 +5,7 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+pub mod adapter;
 pub mod baseline;
 pub mod relaycast;
 pub mod report;

@@ -34,6 +34,12 @@ enum Command {
     /// Play the broker-side fixtures as the client against a broker (a pinned real one, a binary, or
     /// mock-broker).
     Broker(cli::broker::BrokerArgs),
+    /// Run the client-side fixtures against an SDK through its adapter (docs/ADAPTERS.md), with the
+    /// SDK pointed at mock-broker.
+    Client(cli::client::ClientArgs),
+    /// Speak the adapter protocol for a built-in client (what `client --relay-client` runs).
+    #[command(hide = true)]
+    Adapter(cli::adapter::AdapterArgs),
     /// Install and verify a pinned real broker, and print its path.
     Install(cli::install::InstallArgs),
     /// Run the stand-in Relaycast, so that a real 3.x broker can run offline.
@@ -59,6 +65,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         .context("cannot start the async runtime")?;
     let code = match cli.command {
         Command::Broker(args) => runtime.block_on(cli::broker::run(args)),
+        Command::Client(args) => runtime.block_on(cli::client::run(args)),
+        Command::Adapter(args) => runtime.block_on(cli::adapter::run(args)),
         Command::Install(args) => runtime.block_on(cli::install::run(args)),
         Command::Relaycast(args) => runtime.block_on(cli::relaycast::run(args)),
     };

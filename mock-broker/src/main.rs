@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use relay_fixture::verdict::{Failure, Outcome, Verdict};
-use relay_fixture::{ExitStatus, Fixture};
+use relay_fixture::{Bindings, ExitStatus, Fixture};
 use tokio::net::UnixStream;
 use tokio::net::unix::pipe;
 use tokio_util::either::Either;
@@ -107,15 +107,17 @@ async fn play_fixture(args: InitArgs) -> ExitCode {
     // Listen before anything else, so that a signal is never lost (or left to its default action).
     let mut signals = listen_for_signals();
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let verdict = |fixture: String, outcome, steps_completed, steps_total, failure| Verdict {
-        fixture,
-        outcome,
-        steps_completed,
-        steps_total,
-        failure,
-        argv: argv.clone(),
-        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    };
+    let verdict =
+        |fixture: String, outcome, steps_completed, steps_total, failure, bindings| Verdict {
+            fixture,
+            outcome,
+            steps_completed,
+            steps_total,
+            failure,
+            bindings,
+            argv: argv.clone(),
+            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
     let fixture = match load(&args) {
         Ok(fixture) => fixture,
         Err(reason) => {
@@ -128,6 +130,7 @@ async fn play_fixture(args: InitArgs) -> ExitCode {
                     0,
                     0,
                     Some(failure),
+                    Bindings::new(),
                 ),
             );
             return ExitCode::from(EXIT_USAGE);
@@ -138,6 +141,7 @@ async fn play_fixture(args: InitArgs) -> ExitCode {
     let mut player = play::Player::new(&fixture, input, output, tokio::io::stderr());
     let result = player.run(&mut signals).await;
     let completed = player.steps_completed();
+    let bindings = player.bindings().clone();
     let (input, output) = player.into_io();
     restore_blocking(input, output);
     let (outcome, failure, end) = match result {
@@ -146,7 +150,14 @@ async fn play_fixture(args: InitArgs) -> ExitCode {
     };
     report(
         &args,
-        &verdict(fixture.id.clone(), outcome, completed, total, failure),
+        &verdict(
+            fixture.id.clone(),
+            outcome,
+            completed,
+            total,
+            failure,
+            bindings,
+        ),
     );
     match (outcome, end) {
         (Outcome::Pass, Some(play::End::Exit(ExitStatus::Code(code)))) => {

@@ -87,6 +87,11 @@ where
         self.step
     }
 
+    /// What the transcript's `$bind` names are bound to so far.
+    pub fn bindings(&self) -> &Bindings {
+        &self.bindings
+    }
+
     /// The client's input and output, back from the player (input it buffered is dropped).
     pub fn into_io(self) -> (R, W) {
         (self.input.into_inner(), self.output)

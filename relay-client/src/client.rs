@@ -447,15 +447,25 @@ impl RelayClient {
     /// group. Returns how it exited; later requests fail with [`ClientError::Closed`].
     pub async fn shutdown(&self) -> Result<Option<ExitStatus>, ClientError> {
         let deadline = self.inner.options.shutdown_timeout;
-        let connection = &self.inner.connection;
         // The answer does not matter: the broker may already be gone.
-        let _ = connection
+        let _ = self
+            .inner
+            .connection
             .request(
                 requests::Shutdown::KIND.as_str(),
                 Value::Object(Default::default()),
                 deadline,
             )
             .await;
+        self.close().await
+    }
+
+    /// Stops the broker without the `shutdown` request: closes its stdin (a 3.x broker exits on
+    /// EOF), then SIGTERM, then SIGKILL of its process group, each with the shutdown deadline.
+    /// Returns how it exited; later requests fail with [`ClientError::Closed`].
+    pub async fn close(&self) -> Result<Option<ExitStatus>, ClientError> {
+        let deadline = self.inner.options.shutdown_timeout;
+        let connection = &self.inner.connection;
         connection.close_input();
         let Some(child) = &self.inner.child else {
             connection.shared.close(Closure::ShutDown);

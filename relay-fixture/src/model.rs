@@ -150,6 +150,28 @@ impl Default for BrokerSetup {
     }
 }
 
+impl Fixture {
+    /// The deadline of `step`: its `within_ms`, else the fixture's `step_timeout_ms`.
+    pub fn step_deadline(&self, step: &Step) -> std::time::Duration {
+        std::time::Duration::from_millis(step.within_ms.unwrap_or(self.step_timeout_ms))
+    }
+
+    /// The longest a play of the whole transcript can take when every step is on time: each step's
+    /// deadline, plus its own duration for `sleep_ms` and `silence_ms`.
+    pub fn longest_play(&self) -> std::time::Duration {
+        self.transcript
+            .iter()
+            .map(|step| {
+                let own = match step.action {
+                    StepAction::SleepMs(ms) | StepAction::SilenceMs(ms) => ms,
+                    _ => 0,
+                };
+                self.step_deadline(step) + std::time::Duration::from_millis(own)
+            })
+            .sum()
+    }
+}
+
 fn default_args() -> Vec<String> {
     ["init", "--name", "lead", "--channels", "general"]
         .map(str::to_owned)
@@ -169,6 +191,10 @@ pub struct Action {
     /// Its arguments, by the protocol's member names.
     #[serde(default = "empty_object")]
     pub args: Value,
+    /// This call's timeout in milliseconds, where it differs from the client's usual request timeout
+    /// (e.g. to expect `timeout` sooner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
     /// The outcome the client should report.
     pub expect: ActionOutcome,
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::errors::Mismatch;
+use crate::pattern::Bindings;
 
 /// How playing a fixture ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,10 @@ pub struct Verdict {
     /// What went wrong, unless it passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// The names the transcript bound (`$bind`) and what they were bound to, when the play ended:
+    /// an SDK adapter's outcomes are matched with them.
+    #[serde(default, skip_serializing_if = "Bindings::is_empty")]
+    pub bindings: Bindings,
     /// The arguments the player was started with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub argv: Vec<String>,

@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod adapter;
 pub mod broker;
+pub mod client;
+pub mod corpus;
 pub mod install;
 pub mod relaycast;

@@ -17,7 +17,7 @@ use relay_fixture::{ExitStatus, Signal};
 use relay_protocol::Line;
 use relay_protocol::codec::LineCodec;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
@@ -49,20 +49,32 @@ pub struct Launch {
 
 /// A running broker; see the [module docs](self).
 pub struct BrokerProcess {
-    child: Child,
-    pid: Option<i32>,
+    group: GroupChild,
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<Received>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
     sent: VecDeque<String>,
     received: VecDeque<String>,
-    exit: Option<std::process::ExitStatus>,
-    _scratch: tempfile::TempDir,
 }
 
-impl BrokerProcess {
-    /// Starts `launch` in a fresh scratch directory.
-    pub fn spawn(launch: &Launch) -> std::io::Result<Self> {
+/// A child process in a process group of its own, in a scratch directory (`work/` its working
+/// directory, `home/` its `HOME`, `tmp/` its `TMPDIR`), its stdio piped and the last lines of its
+/// stderr kept. Dropping it kills the whole group.
+pub struct GroupChild {
+    child: Child,
+    pid: Option<i32>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    exit: Option<std::process::ExitStatus>,
+    scratch: tempfile::TempDir,
+}
+
+impl GroupChild {
+    /// Starts `program args` with `env` (on top of the runner's, `HOME` and `TMPDIR` replaced) in a
+    /// fresh scratch directory; stdout and stdin are left for the caller to take.
+    pub fn spawn(
+        program: &std::path::Path,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> std::io::Result<(Self, ChildStdin, ChildStdout)> {
         let scratch = tempfile::Builder::new()
             .prefix("relay-conformance-")
             .tempdir()?;
@@ -72,13 +84,13 @@ impl BrokerProcess {
         for dir in [&home, &tmp, &work] {
             std::fs::create_dir(dir)?;
         }
-        let mut command = Command::new(&launch.program);
+        let mut command = Command::new(program);
         command
-            .args(&launch.args)
+            .args(args)
             .current_dir(&work)
             .env("HOME", &home)
             .env("TMPDIR", &tmp)
-            .envs(launch.env.iter().map(|(key, value)| (key, value)))
+            .envs(env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -86,11 +98,82 @@ impl BrokerProcess {
             .kill_on_drop(true);
         let mut child = command.spawn()?;
         let pid = child.id().and_then(|pid| i32::try_from(pid).ok());
-        let stdin = child.stdin.take();
-        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(std::io::Error::other("the broker's stdio is not piped"));
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(std::io::Error::other("the child's stdio is not piped"));
         };
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
+        let tail = Arc::clone(&stderr_tail);
+        tokio::spawn(async move {
+            let mut stderr = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = stderr.next_line().await {
+                if let Ok(mut tail) = tail.lock() {
+                    push_bounded(&mut tail, line);
+                }
+            }
+        });
+        let group = Self {
+            child,
+            pid,
+            stderr_tail,
+            exit: None,
+            scratch,
+        };
+        Ok((group, stdin, stdout))
+    }
 
+    /// The scratch directory.
+    pub fn scratch(&self) -> &std::path::Path {
+        self.scratch.path()
+    }
+
+    /// The process id (also the group's id).
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
+
+    /// Waits for the process to exit, until `deadline`.
+    pub async fn wait_exit(&mut self, deadline: Instant) -> Option<ExitStatus> {
+        if self.exit.is_none() {
+            self.exit = tokio::time::timeout_at(deadline, self.child.wait())
+                .await
+                .ok()?
+                .ok();
+        }
+        self.exit.as_ref().map(exit_status)
+    }
+
+    /// Kills every process of the group.
+    pub fn kill_group(&self) {
+        if let Some(pid) = self.pid {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+
+    /// The last lines the process wrote to stderr.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.stderr_tail
+            .lock()
+            .map(|tail| tail.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        // Workers and grandchildren share the group; kill them all, whatever state the run is in.
+        self.kill_group();
+    }
+}
+
+impl BrokerProcess {
+    /// Starts `launch` in a fresh scratch directory.
+    pub fn spawn(launch: &Launch) -> std::io::Result<Self> {
+        let (group, stdin, stdout) = GroupChild::spawn(&launch.program, &launch.args, &launch.env)?;
         let (lines_tx, lines) = mpsc::channel(1024);
         tokio::spawn(async move {
             let mut stdout = FramedRead::new(stdout, LineCodec::default());
@@ -106,26 +189,12 @@ impl BrokerProcess {
                 }
             }
         });
-        let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
-        let tail = Arc::clone(&stderr_tail);
-        tokio::spawn(async move {
-            let mut stderr = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = stderr.next_line().await {
-                if let Ok(mut tail) = tail.lock() {
-                    push_bounded(&mut tail, line);
-                }
-            }
-        });
         Ok(Self {
-            child,
-            pid,
-            stdin,
+            group,
+            stdin: Some(stdin),
             lines,
-            stderr_tail,
             sent: VecDeque::with_capacity(TAIL_LINES),
             received: VecDeque::with_capacity(TAIL_LINES),
-            exit: None,
-            _scratch: scratch,
         })
     }
 
@@ -149,7 +218,8 @@ impl BrokerProcess {
     pub fn signal(&mut self, signal: Signal) -> std::io::Result<()> {
         push_bounded(&mut self.sent, format!("(SIG{signal})"));
         let pid = self
-            .pid
+            .group
+            .pid()
             .ok_or_else(|| std::io::Error::other("the broker has no pid"))?;
         let signal =
             nix::sys::signal::Signal::try_from(signal.number()).map_err(std::io::Error::other)?;
@@ -171,13 +241,7 @@ impl BrokerProcess {
 
     /// Waits for the broker to exit, until `deadline`.
     pub async fn wait_exit(&mut self, deadline: Instant) -> Option<ExitStatus> {
-        if self.exit.is_none() {
-            self.exit = tokio::time::timeout_at(deadline, self.child.wait())
-                .await
-                .ok()?
-                .ok();
-        }
-        self.exit.as_ref().map(exit_status)
+        self.group.wait_exit(deadline).await
     }
 
     /// Ends the broker: closes stdin and gives it `grace` to exit (the 3.x broker exits on stdin EOF),
@@ -185,27 +249,15 @@ impl BrokerProcess {
     pub async fn stop(&mut self, grace: Duration) {
         self.stdin = None;
         let _ = self.wait_exit(Instant::now() + grace).await;
-        self.kill_group();
+        self.group.kill_group();
         let _ = self
             .wait_exit(Instant::now() + Duration::from_secs(5))
             .await;
     }
 
-    fn kill_group(&self) {
-        if let Some(pid) = self.pid {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-
     /// The last lines the broker wrote to stderr.
     pub fn stderr_tail(&self) -> Vec<String> {
-        self.stderr_tail
-            .lock()
-            .map(|tail| tail.iter().cloned().collect())
-            .unwrap_or_default()
+        self.group.stderr_tail()
     }
 
     /// The last lines written to the broker.
@@ -219,14 +271,8 @@ impl BrokerProcess {
     }
 }
 
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        // The broker's workers share its process group; kill them all, whatever state the run is in.
-        self.kill_group();
-    }
-}
-
-fn push_bounded(tail: &mut VecDeque<String>, line: String) {
+/// Appends `line` to `tail`, keeping the last [`TAIL_LINES`].
+pub fn push_bounded(tail: &mut VecDeque<String>, line: String) {
     if tail.len() == TAIL_LINES {
         tail.pop_front();
     }

@@ -1,0 +1,79 @@
+//! `relay-conformance client`: run the client-side fixtures against an SDK, through its adapter,
+//! with the SDK pointed at mock-broker.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use conformance::runner::{Adapter, ClientTarget};
+
+use super::corpus::CorpusArgs;
+
+/// The arguments of `client`.
+#[derive(Args)]
+pub struct ClientArgs {
+    /// The SDK's adapter command (docs/ADAPTERS.md), e.g. `node adapters/typescript/adapter.mjs`;
+    /// split into words like a shell would, without a shell.
+    #[arg(long, conflicts_with = "relay_client", value_name = "CMD")]
+    adapter: Option<String>,
+    /// Check relay-client, this repository's Rust client, through its built-in adapter.
+    #[arg(long)]
+    relay_client: bool,
+    /// The mock-broker executable the SDK starts (default: `mock-broker` beside this program).
+    #[arg(long, value_name = "PATH")]
+    mock_broker: Option<PathBuf>,
+    /// The fixtures and the report.
+    #[command(flatten)]
+    corpus: CorpusArgs,
+}
+
+/// Runs the fixtures and reports.
+pub async fn run(args: ClientArgs) -> anyhow::Result<u8> {
+    let target = target(&args)?;
+    let implementation = match &args.adapter {
+        Some(command) => format!("adapter `{command}`"),
+        None => "relay-client".to_owned(),
+    };
+    args.corpus
+        .run(implementation, move |file: PathBuf, fixture| {
+            let target = target.clone();
+            async move { target.run_one(&file, &fixture).await }
+        })
+        .await
+}
+
+/// The client to check: an adapter command, or relay-client's built-in one.
+pub fn target(args: &ClientArgs) -> anyhow::Result<ClientTarget> {
+    let here = std::env::current_exe().context("cannot find this program's path")?;
+    let adapter = match (&args.adapter, args.relay_client) {
+        (Some(command), false) => Adapter::parse(command)?,
+        (None, true) => Adapter {
+            program: here.clone(),
+            args: vec!["adapter".to_owned(), "relay-client".to_owned()],
+        },
+        _ => bail!("give one of --adapter and --relay-client"),
+    };
+    let mock_broker = match &args.mock_broker {
+        Some(path) => path.clone(),
+        None => here.with_file_name("mock-broker"),
+    };
+    let mock_broker = std::fs::canonicalize(&mock_broker).with_context(|| {
+        format!(
+            "no mock-broker executable at {} (build it with `cargo build -p mock-broker`, or give --mock-broker)",
+            mock_broker.display()
+        )
+    })?;
+    // Adapters run with a scratch HOME: tell them where the SDKs are cached.
+    let mut env = Vec::new();
+    if let Ok(cache) = relay_client::install::default_cache_root() {
+        env.push((
+            relay_client::install::CACHE_ENV.to_owned(),
+            cache.display().to_string(),
+        ));
+    }
+    Ok(ClientTarget {
+        adapter,
+        mock_broker,
+        env,
+    })
+}
