@@ -37,6 +37,9 @@ enum Command {
     /// Run the client-side fixtures against an SDK through its adapter (docs/ADAPTERS.md), with the
     /// SDK pointed at mock-broker.
     Client(cli::client::ClientArgs),
+    /// List the request types, error codes and event kinds the corpus exercises, and where each was
+    /// verified; `--check` fails when a covered item lost its fixtures.
+    Coverage(cli::coverage::CoverageArgs),
     /// Speak the adapter protocol for a built-in client (what `client --relay-client` runs).
     #[command(hide = true)]
     Adapter(cli::adapter::AdapterArgs),
@@ -66,6 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let code = match cli.command {
         Command::Broker(args) => runtime.block_on(cli::broker::run(args)),
         Command::Client(args) => runtime.block_on(cli::client::run(args)),
+        Command::Coverage(args) => cli::coverage::run(args),
         Command::Adapter(args) => runtime.block_on(cli::adapter::run(args)),
         Command::Install(args) => runtime.block_on(cli::install::run(args)),
         Command::Relaycast(args) => runtime.block_on(cli::relaycast::run(args)),

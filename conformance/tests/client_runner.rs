@@ -197,7 +197,9 @@ fn the_adapter_gets_the_documented_job() {
     assert_eq!(job["broker"]["channels"], json!(["general"]));
     assert_eq!(job["request_timeout_ms"], 3000);
     assert_eq!(job["actions"], json!([{"call": "list_agents", "args": {}}]));
-    let fixture_file = job["broker"]["env"]["MOCK_BROKER_FIXTURE"].as_str().unwrap();
+    let fixture_file = job["broker"]["env"]["MOCK_BROKER_FIXTURE"]
+        .as_str()
+        .unwrap();
     assert!(fixture_file.ends_with("t/list.json"), "{fixture_file}");
     assert!(job["broker"]["env"]["MOCK_BROKER_REPORT"].is_string());
     let binary = PathBuf::from(job["broker"]["binary"].as_str().unwrap());

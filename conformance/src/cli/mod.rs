@@ -4,5 +4,6 @@ pub mod adapter;
 pub mod broker;
 pub mod client;
 pub mod corpus;
+pub mod coverage;
 pub mod install;
 pub mod relaycast;

@@ -1,0 +1,93 @@
+//! `relay-conformance coverage`: which request types, error codes and event kinds the corpus
+//! exercises, where each was verified, and (with `--check`) whether any item lost its fixtures.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use conformance::coverage::{Coverage, RunResults, render};
+
+use crate::{EXIT_OK, EXIT_UNEXPECTED};
+
+/// The arguments of `coverage`.
+#[derive(Args)]
+pub struct CoverageArgs {
+    /// The fixture corpus.
+    #[arg(long, default_value = "fixtures/corpus")]
+    fixtures: PathBuf,
+    /// Run reports (`broker`/`client --format json --output FILE`): an item is verified on the
+    /// implementations where one of its fixtures passed.
+    #[arg(long = "results", value_name = "FILE")]
+    results: Vec<PathBuf>,
+    /// The output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: CoverageFormat,
+    /// Write the output to this file instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// A coverage written earlier with `--format json`: exit 1 if an item it covers has no fixture
+    /// now.
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+}
+
+/// How `coverage` writes its output.
+#[derive(Clone, Copy, ValueEnum)]
+enum CoverageFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Computes, writes and checks the coverage.
+pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
+    let loaded = relay_fixture::load_dir(&args.fixtures)
+        .with_context(|| format!("cannot read the fixtures in {}", args.fixtures.display()))?;
+    let mut fixtures = Vec::with_capacity(loaded.len());
+    for (file, fixture) in loaded {
+        fixtures.push(fixture.with_context(|| format!("{} does not load", file.display()))?);
+    }
+    let runs = args
+        .results
+        .iter()
+        .map(|file| RunResults::load(file))
+        .collect::<Result<Vec<_>, _>>()?;
+    let coverage = Coverage::of(&fixtures, &runs);
+    let output = match args.format {
+        CoverageFormat::Text => render::text(&coverage),
+        CoverageFormat::Markdown => render::markdown(&coverage),
+        CoverageFormat::Json => serde_json::to_string_pretty(&coverage)? + "\n",
+    };
+    match &args.output {
+        Some(file) => std::fs::write(file, output)
+            .with_context(|| format!("cannot write {}", file.display()))?,
+        None => print!("{output}"),
+    }
+    let Some(check) = &args.check else {
+        return Ok(EXIT_OK);
+    };
+    let bytes = std::fs::read(check).with_context(|| format!("cannot read {}", check.display()))?;
+    let earlier: Coverage = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a coverage written with --format json",
+            check.display()
+        )
+    })?;
+    let lost = coverage.lost_since(&earlier);
+    if lost.is_empty() {
+        eprintln!(
+            "relay-conformance: coverage: no item covered in {} lost its fixtures",
+            check.display()
+        );
+        return Ok(EXIT_OK);
+    }
+    for item in &lost {
+        eprintln!(
+            "relay-conformance: coverage: the {} `{}` lost its fixtures (it had {})",
+            item.kind.label(),
+            item.name,
+            item.fixtures.join(", ")
+        );
+    }
+    Ok(EXIT_UNEXPECTED)
+}
