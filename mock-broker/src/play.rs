@@ -300,6 +300,9 @@ where
             }
             StepAction::Exit(status) => return Ok(Some(End::Exit(*status))),
             StepAction::Fault(fault) => self.inject(fault, deadline).await?,
+            // It happens at Relaycast, not between client and broker: the frames it leads to are
+            // the next `broker` steps.
+            StepAction::Relaycast(_) => {}
             StepAction::Signal(_) => {
                 return Err(Failure::new("a signal step is played by `run`"));
             }

@@ -331,6 +331,9 @@ pub enum StepAction {
     Exit(ExitStatus),
     /// A fault mock-broker injects (client side only).
     Fault(Fault),
+    /// Something happens on Relaycast, the broker's service (a message arrives for it). A client
+    /// player makes it happen through its stand-in Relaycast; a broker player has nothing to do.
+    Relaycast(RelaycastAction),
 }
 
 /// The member names of the step actions.
@@ -348,6 +351,7 @@ pub const STEP_ACTIONS: &[&str] = &[
     "silence_ms",
     "exit",
     "fault",
+    "relaycast",
 ];
 
 impl StepAction {
@@ -367,6 +371,7 @@ impl StepAction {
             Self::SilenceMs(_) => "silence_ms",
             Self::Exit(_) => "exit",
             Self::Fault(_) => "fault",
+            Self::Relaycast(_) => "relaycast",
         }
     }
 }
@@ -577,6 +582,42 @@ pub enum Fault {
     Stderr(String),
     /// Write one line many times to stdout (a flood of events, for ingest benchmarks).
     Repeat(Repeat),
+}
+
+/// What happens on Relaycast in a `relaycast` step, in the workspace of the broker under test (the
+/// one whose key its `hello_ack` gave).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RelaycastAction {
+    /// A direct message from `from` to `to` (an agent of the workspace, e.g. a worker the broker
+    /// spawned), pushed to the broker as `dm.received`.
+    InjectDm(InjectedDm),
+    /// A message from `from` in a channel, pushed to the broker as `message.created`.
+    InjectChannelMessage(InjectedChannelMessage),
+}
+
+/// A direct message arriving through Relaycast.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InjectedDm {
+    /// The sender's agent name (registered if unknown).
+    pub from: String,
+    /// The recipient's agent name.
+    pub to: String,
+    /// The text.
+    pub text: String,
+}
+
+/// A channel message arriving through Relaycast.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InjectedChannelMessage {
+    /// The sender's agent name (registered if unknown).
+    pub from: String,
+    /// The channel, with or without `#`.
+    pub channel: String,
+    /// The text.
+    pub text: String,
 }
 
 /// A line written many times.

@@ -1,6 +1,7 @@
 //! `relay-conformance broker`: play the broker-side fixtures as the client against a broker.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -33,13 +34,31 @@ pub struct BrokerArgs {
     corpus: CorpusArgs,
 }
 
-/// Picks the broker to check: installs a pinned version, or takes a binary (probed: it must be a
-/// stdio protocol v1 broker), or mock-broker.
-async fn target(args: &BrokerArgs) -> anyhow::Result<(Target, String, Option<StandIn>)> {
-    let absolute = |path: &PathBuf, what: &str| {
+/// Picks the broker to check from `args`.
+async fn target(args: &BrokerArgs) -> anyhow::Result<(Target, String, Option<Arc<StandIn>>)> {
+    broker_target(
+        args.version.as_deref(),
+        args.binary.as_deref(),
+        args.broker_version.as_deref(),
+        args.mock_broker.as_deref(),
+    )
+    .await
+}
+
+/// Picks the broker to check: installs a pinned `version`, or takes a `binary` (probed: it must be
+/// a stdio protocol v1 broker; `broker_version` is its version, if known), or `mock_broker`.
+/// Exactly one of `version`, `binary` and `mock_broker` is given. Returns the target, its name in
+/// reports, and the stand-in Relaycast a real broker needs (keep it alive for the run).
+pub(crate) async fn broker_target(
+    version: Option<&str>,
+    binary: Option<&Path>,
+    broker_version: Option<&str>,
+    mock_broker: Option<&Path>,
+) -> anyhow::Result<(Target, String, Option<Arc<StandIn>>)> {
+    let absolute = |path: &Path, what: &str| {
         std::fs::canonicalize(path).with_context(|| format!("no such {what}: {}", path.display()))
     };
-    let (program, version) = match (&args.version, &args.binary, &args.mock_broker) {
+    let (program, version) = match (version, binary, mock_broker) {
         (None, None, Some(program)) => {
             let program = absolute(program, "mock-broker executable")?;
             return Ok((
@@ -51,11 +70,11 @@ async fn target(args: &BrokerArgs) -> anyhow::Result<(Target, String, Option<Sta
         (Some(version), None, None) => {
             eprintln!("relay-conformance: installing broker {version} (pinned, verified)...");
             let program = crate::cli::install::install(version, None, None).await?;
-            (program, Some(version.clone()))
+            (program, Some(version.to_owned()))
         }
         (None, Some(program), None) => (
             absolute(program, "broker executable")?,
-            args.broker_version.clone(),
+            broker_version.map(str::to_owned),
         ),
         _ => bail!("give one of --version, --binary and --mock-broker"),
     };
@@ -68,7 +87,7 @@ async fn target(args: &BrokerArgs) -> anyhow::Result<(Target, String, Option<Sta
                 .with_context(|| format!("`{version}` is not a version"))
         })
         .transpose()?;
-    let stand_in = StandIn::start(None).context("cannot start the stand-in Relaycast")?;
+    let stand_in = Arc::new(StandIn::start(None).context("cannot start the stand-in Relaycast")?);
     let name = match &version {
         Some(version) => format!("agent-relay-broker {version}"),
         None => info.program.display().to_string(),
@@ -76,7 +95,7 @@ async fn target(args: &BrokerArgs) -> anyhow::Result<(Target, String, Option<Sta
     let target = Target::Broker {
         program,
         version,
-        relaycast: Some(stand_in.base_url().to_owned()),
+        relaycast: Some(Arc::clone(&stand_in)),
     };
     Ok((target, name, Some(stand_in)))
 }

@@ -249,6 +249,17 @@ impl StandIn {
         control::register_agent(&self.shared, workspace_id, name)
     }
 
+    /// The id of the workspace whose key is `api_key` (`rk_...`), e.g. the one a broker's
+    /// `hello_ack` names.
+    pub fn workspace_of_key(&self, api_key: &str) -> Option<String> {
+        self.shared.read(|inner| {
+            let model = &inner.model;
+            model
+                .workspace_by_key(api_key)
+                .map(|index| model.workspaces[index].id.clone())
+        })
+    }
+
     /// Stores a DM from `dm.from` to `dm.to` and pushes `dm.received` to the sockets that see it
     /// (the broker's workspace-key socket among them).
     pub fn inject_dm(&self, dm: &InjectDm) -> Result<Injected, Error> {

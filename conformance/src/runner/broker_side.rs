@@ -1,6 +1,7 @@
 //! The broker side: the runner plays each fixture's client side against a broker process.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use relay_fixture::verdict::Failure;
@@ -8,6 +9,7 @@ use relay_fixture::{Fixture, Side};
 
 use super::client_player::ClientPlayer;
 use super::process::{BrokerProcess, Launch};
+use crate::relaycast::StandIn;
 use crate::results::{FixtureResult, Status};
 
 /// The broker implementation under test.
@@ -19,8 +21,8 @@ pub enum Target {
         program: PathBuf,
         /// Its version, if known: fixtures whose `brokers` requirement it does not meet are skipped.
         version: Option<semver::Version>,
-        /// The stand-in Relaycast's base URL, for fixtures that need Relaycast.
-        relaycast: Option<String>,
+        /// The stand-in Relaycast, for fixtures that need Relaycast.
+        relaycast: Option<Arc<StandIn>>,
     },
     /// mock-broker, which also gets the fixture to play (`--fixture FILE`).
     MockBroker {
@@ -42,8 +44,11 @@ impl Target {
                 program, relaycast, ..
             } => {
                 let mut env: Vec<(String, String)> = env;
-                if let (true, Some(url)) = (fixture.broker.relaycast, relaycast) {
-                    env.push(("RELAYCAST_BASE_URL".to_owned(), url.clone()));
+                if let (true, Some(relaycast)) = (fixture.broker.relaycast, relaycast) {
+                    env.push((
+                        "RELAYCAST_BASE_URL".to_owned(),
+                        relaycast.base_url().to_owned(),
+                    ));
                 }
                 env.push(("AGENT_RELAY_TELEMETRY_DISABLED".to_owned(), "1".to_owned()));
                 Launch {
@@ -73,6 +78,14 @@ const EXIT_CHECK: Duration = Duration::from_millis(200);
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
 impl Target {
+    /// The stand-in Relaycast of a real broker.
+    fn relaycast(&self) -> Option<&StandIn> {
+        match self {
+            Self::Broker { relaycast, .. } => relaycast.as_deref(),
+            Self::MockBroker { .. } => None,
+        }
+    }
+
     /// Runs one fixture against the broker.
     pub async fn run_one(&self, file: &Path, fixture: &Fixture) -> FixtureResult {
         run_one(file, fixture, self).await
@@ -104,7 +117,7 @@ async fn run_one(file: &Path, fixture: &Fixture, target: &Target) -> FixtureResu
             return result.timed(started);
         }
     };
-    let mut player = ClientPlayer::new(fixture, &mut broker);
+    let mut player = ClientPlayer::new(fixture, &mut broker, target.relaycast());
     let outcome = player.run().await;
     result.steps_completed = player.steps_completed();
     let any_frame = player.any_frame();

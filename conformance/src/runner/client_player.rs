@@ -14,17 +14,21 @@ use std::time::Duration;
 
 use relay_fixture::verdict::{Failure, MismatchReport};
 use relay_fixture::wire::{describe_line, encode_frame, frame_value, is_event};
-use relay_fixture::{Bindings, EventPolicy, Fixture, Pattern, Step, StepAction};
+use relay_fixture::{Bindings, EventPolicy, Fixture, Pattern, RelaycastAction, Step, StepAction};
 use relay_protocol::Line;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use super::process::{BrokerProcess, Received};
+use crate::relaycast::{InjectChannelMessage, InjectDm, StandIn};
 
 /// Plays one fixture's client side; see the [module docs](self).
 pub struct ClientPlayer<'a> {
     fixture: &'a Fixture,
     broker: &'a mut BrokerProcess,
+    relaycast: Option<&'a StandIn>,
+    /// The workspace key the broker's `hello_ack` gave: `relaycast` steps act in its workspace.
+    workspace_key: Option<String>,
     bindings: Bindings,
     /// Events received that no step has matched yet.
     pending_events: Vec<Value>,
@@ -46,11 +50,17 @@ enum Waiting<'p> {
 }
 
 impl<'a> ClientPlayer<'a> {
-    /// A player of `fixture` against `broker`.
-    pub fn new(fixture: &'a Fixture, broker: &'a mut BrokerProcess) -> Self {
+    /// A player of `fixture` against `broker`, which uses `relaycast` (if any) as its Relaycast.
+    pub fn new(
+        fixture: &'a Fixture,
+        broker: &'a mut BrokerProcess,
+        relaycast: Option<&'a StandIn>,
+    ) -> Self {
         Self {
             fixture,
             broker,
+            relaycast,
+            workspace_key: None,
             bindings: Bindings::new(),
             pending_events: Vec::new(),
             step: 0,
@@ -182,6 +192,60 @@ impl<'a> ClientPlayer<'a> {
             StepAction::Fault(_) => Err(Failure::new(
                 "faults are injected by mock-broker; this step is for client-side fixtures",
             )),
+            StepAction::Relaycast(action) => self.on_relaycast(action),
+        }
+    }
+
+    /// Makes a Relaycast event happen in the broker's workspace, through the stand-in. Without a
+    /// stand-in the broker is mock-broker, which plays the step's consequences itself.
+    fn on_relaycast(&self, action: &RelaycastAction) -> Result<(), Failure> {
+        let Some(relaycast) = self.relaycast else {
+            return Ok(());
+        };
+        let workspace_id = match &self.workspace_key {
+            Some(key) => relaycast.workspace_of_key(key),
+            None => None,
+        };
+        let Some(workspace_id) = workspace_id else {
+            return Err(Failure::new(
+                "no Relaycast workspace for this broker: its hello_ack gave no workspace key the stand-in knows",
+            ));
+        };
+        let injected = match action {
+            RelaycastAction::InjectDm(dm) => relaycast.inject_dm(&InjectDm {
+                workspace_id: Some(workspace_id),
+                from: dm.from.clone(),
+                to: dm.to.clone(),
+                text: dm.text.clone(),
+            }),
+            RelaycastAction::InjectChannelMessage(message) => {
+                relaycast.inject_channel_message(&InjectChannelMessage {
+                    workspace_id: Some(workspace_id),
+                    from: message.from.clone(),
+                    channel: message.channel.clone(),
+                    text: message.text.clone(),
+                })
+            }
+        };
+        match injected {
+            Ok(injected) if injected.delivered > 0 => Ok(()),
+            Ok(_) => Err(Failure::new(
+                "the broker has no Relaycast socket open: nothing received the injected message",
+            )),
+            Err(error) => Err(Failure::new(format!(
+                "the stand-in Relaycast refused: {error}"
+            ))),
+        }
+    }
+
+    /// Remembers the workspace key of a `hello_ack`.
+    fn note_workspace_key(&mut self, frame: &Value) {
+        if frame.get("type").and_then(Value::as_str) == Some("hello_ack")
+            && let Some(key) = frame
+                .pointer("/payload/workspace_key")
+                .and_then(Value::as_str)
+        {
+            self.workspace_key = Some(key.to_owned());
         }
     }
 
@@ -267,6 +331,7 @@ impl<'a> ClientPlayer<'a> {
                     let Some(frame) = frame_value(&line) else {
                         continue;
                     };
+                    self.note_workspace_key(&frame);
                     let position = remaining
                         .iter()
                         .position(|pattern| pattern.matches(&frame, &mut self.bindings).is_ok());

@@ -15,7 +15,7 @@ use tokio_util::codec::{FramedRead, LinesCodec};
 
 use std::collections::VecDeque;
 
-use super::process::{GroupChild, push_bounded};
+use super::process::{GroupChild, WorkDir, push_bounded};
 use crate::adapter::{BrokerSpec, CallOutcome, Job, JobAction, PROTOCOL, ReportLine};
 use crate::results::{FixtureResult, Status};
 
@@ -114,17 +114,21 @@ impl ClientTarget {
         ]);
         let mut env = self.env.clone();
         env.extend(broker_env.clone());
-        let (mut adapter, mut stdin, stdout) =
-            match GroupChild::spawn(&self.adapter.program, &self.adapter.args, &env) {
-                Ok(spawned) => spawned,
-                Err(error) => {
-                    let reason = format!(
-                        "the adapter `{}` did not start: {error}",
-                        self.adapter.program.display()
-                    );
-                    return Err(error_result(result, reason));
-                }
-            };
+        let (mut adapter, mut stdin, stdout) = match GroupChild::spawn(
+            &self.adapter.program,
+            &self.adapter.args,
+            &env,
+            WorkDir::Inherit,
+        ) {
+            Ok(spawned) => spawned,
+            Err(error) => {
+                let reason = format!(
+                    "the adapter `{}` did not start: {error}",
+                    self.adapter.program.display()
+                );
+                return Err(error_result(result, reason));
+            }
+        };
         let job = job(fixture, &self.mock_broker, adapter.scratch(), broker_env);
         result.sent_tail = job.actions.iter().map(describe_action).collect();
         let mut line = serde_json::to_vec(&job).unwrap_or_default();
@@ -235,12 +239,14 @@ fn judge(fixture: &Fixture, reported: &[ReportLine], verdict: Option<Verdict>) -
             "the adapter reported no start (no `started` or `start_failed` line of {PROTOCOL})"
         ));
     };
-    if let Some((index, CallOutcome::Unsupported(message))) = outcomes
+    let unsupported = outcomes
         .iter()
         .enumerate()
-        .find_map(|(index, outcome)| outcome.map(|outcome| (index, outcome)))
-        .filter(|(_, outcome)| matches!(outcome, CallOutcome::Unsupported(_)))
-    {
+        .find_map(|(index, outcome)| match outcome {
+            Some(CallOutcome::Unsupported(message)) => Some((index, message)),
+            _ => None,
+        });
+    if let Some((index, message)) = unsupported {
         return Judged::Skip(format!(
             "action {index} (`{}`) is not supported: {}",
             fixture.actions[index].call, message.message

@@ -56,9 +56,18 @@ pub struct BrokerProcess {
     received: VecDeque<String>,
 }
 
-/// A child process in a process group of its own, in a scratch directory (`work/` its working
-/// directory, `home/` its `HOME`, `tmp/` its `TMPDIR`), its stdio piped and the last lines of its
-/// stderr kept. Dropping it kills the whole group.
+/// Where a [`GroupChild`] works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkDir {
+    /// In its scratch directory's `work/`.
+    Scratch,
+    /// In the runner's working directory (e.g. an adapter command with relative paths).
+    Inherit,
+}
+
+/// A child process in a process group of its own, with a scratch directory (`home/` its `HOME`,
+/// `tmp/` its `TMPDIR`, `work/` its working directory unless told otherwise), its stdio piped and
+/// the last lines of its stderr kept. Dropping it kills the whole group.
 pub struct GroupChild {
     child: Child,
     pid: Option<i32>,
@@ -68,12 +77,13 @@ pub struct GroupChild {
 }
 
 impl GroupChild {
-    /// Starts `program args` with `env` (on top of the runner's, `HOME` and `TMPDIR` replaced) in a
-    /// fresh scratch directory; stdout and stdin are left for the caller to take.
+    /// Starts `program args` with `env` (on top of the runner's, `HOME` and `TMPDIR` replaced) and a
+    /// fresh scratch directory, working in `workdir`; returns it with its stdin and stdout.
     pub fn spawn(
         program: &std::path::Path,
         args: &[String],
         env: &[(String, String)],
+        workdir: WorkDir,
     ) -> std::io::Result<(Self, ChildStdin, ChildStdout)> {
         let scratch = tempfile::Builder::new()
             .prefix("relay-conformance-")
@@ -85,9 +95,11 @@ impl GroupChild {
             std::fs::create_dir(dir)?;
         }
         let mut command = Command::new(program);
+        if workdir == WorkDir::Scratch {
+            command.current_dir(&work);
+        }
         command
             .args(args)
-            .current_dir(&work)
             .env("HOME", &home)
             .env("TMPDIR", &tmp)
             .envs(env.iter().map(|(key, value)| (key, value)))
@@ -173,7 +185,8 @@ impl Drop for GroupChild {
 impl BrokerProcess {
     /// Starts `launch` in a fresh scratch directory.
     pub fn spawn(launch: &Launch) -> std::io::Result<Self> {
-        let (group, stdin, stdout) = GroupChild::spawn(&launch.program, &launch.args, &launch.env)?;
+        let (group, stdin, stdout) =
+            GroupChild::spawn(&launch.program, &launch.args, &launch.env, WorkDir::Scratch)?;
         let (lines_tx, lines) = mpsc::channel(1024);
         tokio::spawn(async move {
             let mut stdout = FramedRead::new(stdout, LineCodec::default());
