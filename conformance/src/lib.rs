@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod baseline;
+pub mod bench;
 pub mod coverage;
 pub mod relaycast;
 pub mod report;

@@ -40,11 +40,20 @@ enum Command {
     /// List the request types, error codes and event kinds the corpus exercises, and where each was
     /// verified; `--check` fails when a covered item lost its fixtures.
     Coverage(cli::coverage::CoverageArgs),
+    /// Measure relay-client, the other languages' SDKs, mock-broker and the real broker side by side,
+    /// and write docs/BENCHMARKS.md (build with --release).
+    Bench(cli::bench::BenchArgs),
+    /// One memory run of `bench`, in a process of its own.
+    #[command(hide = true)]
+    BenchMemory(cli::bench::BenchMemoryArgs),
     /// Speak the adapter protocol for a built-in client (what `client --relay-client` runs).
     #[command(hide = true)]
     Adapter(cli::adapter::AdapterArgs),
     /// Install and verify a pinned real broker, and print its path.
     Install(cli::install::InstallArgs),
+    /// Run every broker (the pinned real ones, mock-broker) and every client (relay-client, the
+    /// installed SDK adapters), and write the compatibility matrix (Markdown, HTML, JSON).
+    Matrix(cli::matrix::MatrixArgs),
     /// Run the stand-in Relaycast, so that a real 3.x broker can run offline.
     Relaycast(cli::relaycast::RelaycastArgs),
 }
@@ -70,8 +79,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Broker(args) => runtime.block_on(cli::broker::run(args)),
         Command::Client(args) => runtime.block_on(cli::client::run(args)),
         Command::Coverage(args) => cli::coverage::run(args),
+        Command::Bench(args) => runtime.block_on(cli::bench::run(args)),
+        Command::BenchMemory(args) => runtime.block_on(cli::bench::run_memory(args)),
         Command::Adapter(args) => runtime.block_on(cli::adapter::run(args)),
         Command::Install(args) => runtime.block_on(cli::install::run(args)),
+        Command::Matrix(args) => runtime.block_on(cli::matrix::run(args)),
         Command::Relaycast(args) => runtime.block_on(cli::relaycast::run(args)),
     };
     // Stdin readers on blocking threads must not hold the exit.

@@ -95,7 +95,7 @@ impl JsonType {
     }
 }
 
-/// A compiled pattern; see the [module docs](self).
+/// A compiled pattern: a JSON value with operators (`$type`, `$regex`, `$bind`, `$var`, ...) that matches received values and produces values to send.
 #[derive(Debug, Clone)]
 pub struct Pattern {
     node: Node,

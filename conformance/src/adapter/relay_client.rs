@@ -1,11 +1,11 @@
 //! The adapter of relay-client (`relay-conformance adapter relay-client`): it reads a
-//! [`Job`](super::Job), drives [`RelayClient`] through the job's actions and reports each outcome, as
+//! [`Job`], drives [`RelayClient`] through the job's actions and reports each outcome, as
 //! any other SDK's adapter does.
 
 use std::time::Duration;
 
 use relay_client::{ClientError, ClientOptions, RelayClient, SendOutcome, SpawnOptions};
-use relay_protocol::{HeadlessProvider, PreflightAgent, SendMessagePayload};
+use relay_protocol::{HeadlessProvider, PreflightAgent, RestartPolicy, SendMessagePayload};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -104,6 +104,13 @@ struct SpawnArgs {
     model: Option<String>,
     cwd: Option<String>,
     task: Option<String>,
+    team: Option<String>,
+    shadow_of: Option<String>,
+    shadow_mode: Option<String>,
+    restart_policy: Option<RestartPolicy>,
+    idle_threshold_secs: Option<u64>,
+    continue_from: Option<String>,
+    skip_relay_prompt: Option<bool>,
 }
 
 impl SpawnArgs {
@@ -113,8 +120,14 @@ impl SpawnArgs {
             channels: self.channels.clone(),
             model: self.model.clone(),
             cwd: self.cwd.clone(),
+            team: self.team.clone(),
+            shadow_of: self.shadow_of.clone(),
+            shadow_mode: self.shadow_mode.clone(),
+            restart_policy: self.restart_policy.clone(),
             initial_task: self.task.clone(),
-            ..SpawnOptions::default()
+            idle_threshold_secs: self.idle_threshold_secs,
+            continue_from: self.continue_from.clone(),
+            skip_relay_prompt: self.skip_relay_prompt,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Running fixtures: each in a fresh process, in parallel, judged against a baseline.
 //!
-//! [`broker_side`] plays the client side of the broker-side fixtures against a broker;
-//! [`client_side`] has an SDK adapter play the client side of the client-side fixtures against
-//! mock-broker. [`run_all`] runs either over a corpus.
+//! A [`Target`] (a broker) has the runner play the client side of the broker-side fixtures; a
+//! [`ClientTarget`] (an SDK, through its adapter) plays the client side of the client-side fixtures
+//! against mock-broker. [`run_all`] runs either over a corpus.
 
 mod broker_side;
 mod client_player;

@@ -1,0 +1,655 @@
+//! `relay-conformance matrix`: runs every broker (the pinned real ones, mock-broker) and every client
+//! (relay-client, the repository's SDK adapters that are installed) over the corpus, each with its
+//! baseline, and writes the compatibility matrix as Markdown, HTML and JSON.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use conformance::report::Format;
+use conformance::report::matrix::{self, FixtureInfo, Implementation, Matrix, Meta, Role, Run};
+use conformance::results::{RunReport, Status};
+use conformance::runner::{Adapter, ClientTarget};
+use relay_fixture::verdict::Failure;
+
+use super::corpus::CorpusArgs;
+use crate::{EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE};
+
+/// The arguments of `matrix`.
+#[derive(Args)]
+pub struct MatrixArgs {
+    /// The fixture corpus.
+    #[arg(long, default_value = "fixtures/corpus")]
+    fixtures: PathBuf,
+    /// Run only the fixtures whose id matches this glob (e.g. `lifecycle/*`).
+    #[arg(long)]
+    filter: Option<String>,
+    /// How many fixtures of one implementation run at once (implementations run one after another).
+    #[arg(long, default_value_t = default_jobs())]
+    jobs: usize,
+    /// Where to write `matrix.md`, `matrix.html` and `matrix.json`.
+    #[arg(long, default_value = "docs/matrix", value_name = "DIR")]
+    out_dir: PathBuf,
+    /// The mock-broker executable: a broker of the matrix, and the broker the clients start
+    /// (default: `mock-broker` beside this program).
+    #[arg(long, value_name = "PATH")]
+    mock_broker: Option<PathBuf>,
+    /// The pinned real brokers to install (verified, cached) and check, comma-separated; `''` for
+    /// none.
+    #[arg(long, default_value = "3.2.5,3.2.18", value_name = "VERSIONS")]
+    brokers: String,
+    /// The directory of the baselines (`broker-<version>.json`, `mock-broker.json`,
+    /// `client-<name>.json`); an implementation without one runs without.
+    #[arg(long, default_value = "fixtures/baselines", value_name = "DIR")]
+    baselines: PathBuf,
+    /// Leave out the SDK adapters (relay-client is always in).
+    #[arg(long)]
+    no_adapters: bool,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// An SDK adapter of this repository (docs/ADAPTERS.md).
+struct KnownAdapter {
+    /// The SDK, as the matrix names it.
+    name: &'static str,
+    /// The interpreter, looked up on `PATH`.
+    interpreter: &'static str,
+    /// The adapter program, relative to the repository's root.
+    script: &'static str,
+    /// Where its install script puts the SDK, below `<cache root>/adapters/`.
+    install_dir: &'static str,
+    /// Its baseline's file name.
+    baseline: &'static str,
+}
+
+/// The SDK adapters the matrix looks for, in the order it shows them.
+const ADAPTERS: &[KnownAdapter] = &[
+    KnownAdapter {
+        name: "@agent-relay/sdk 3.2.5 (TypeScript)",
+        interpreter: "node",
+        script: "adapters/typescript/adapter.mjs",
+        install_dir: "typescript-3.2.5",
+        baseline: "client-typescript-3.2.5.json",
+    },
+    KnownAdapter {
+        name: "agent-relay-sdk 3.1.0 (Python)",
+        interpreter: "python3",
+        script: "adapters/python/adapter.py",
+        install_dir: "python-3.1.0",
+        baseline: "client-python-3.1.0.json",
+    },
+];
+
+impl KnownAdapter {
+    /// The command, as docs/ADAPTERS.md gives it.
+    fn command(&self) -> String {
+        format!("{} {}", self.interpreter, self.script)
+    }
+
+    /// The adapter, if its interpreter and its SDK are there; else why not.
+    fn find(&self, cache_root: Option<&Path>) -> Result<Adapter, String> {
+        let script = std::fs::canonicalize(self.script).map_err(|_| {
+            format!(
+                "not installed: {} not found (run the matrix from the repository's root)",
+                self.script
+            )
+        })?;
+        let interpreter = find_on_path(self.interpreter)
+            .ok_or_else(|| format!("not installed: {} is not on PATH", self.interpreter))?;
+        let install = Path::new(self.script)
+            .with_file_name("install")
+            .display()
+            .to_string();
+        let installed = cache_root
+            .map(|root| root.join("adapters").join(self.install_dir))
+            .is_some_and(|dir| dir.is_dir());
+        if !installed {
+            return Err(format!(
+                "not installed: its SDK is not in the relay-conformance cache (adapters/{}); run {install}",
+                self.install_dir
+            ));
+        }
+        Ok(Adapter {
+            program: interpreter,
+            args: vec![script.display().to_string()],
+        })
+    }
+}
+
+/// An executable file called `program` in a directory of `PATH`.
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate.metadata().is_ok_and(|metadata| {
+                metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
+            })
+        })
+}
+
+/// How an implementation of the matrix is run.
+enum How {
+    /// A pinned real broker: installed, verified, then run.
+    PinnedBroker(String),
+    /// mock-broker, as a broker.
+    MockBroker,
+    /// A client, through its adapter.
+    Client(Adapter),
+    /// Not at all: why.
+    Unavailable(String),
+}
+
+/// One implementation to run.
+struct Plan {
+    role: Role,
+    name: String,
+    detail: String,
+    broker_version: Option<semver::Version>,
+    baseline: String,
+    how: How,
+}
+
+/// Runs every implementation, writes the matrix, and returns the exit code: 0 when every run is as
+/// its baseline expects, 1 otherwise, 2 when a pinned broker could not be installed (the matrix is
+/// still written, with that broker not installed). An adapter that is not installed is listed as
+/// such and does not change the exit code.
+pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
+    let here = std::env::current_exe().context("cannot find this program's path")?;
+    let mock_broker = args
+        .mock_broker
+        .clone()
+        .unwrap_or_else(|| here.with_file_name("mock-broker"));
+    let mock_broker = std::fs::canonicalize(&mock_broker).with_context(|| {
+        format!(
+            "no mock-broker executable at {} (build it with `cargo build -p mock-broker`, or give --mock-broker)",
+            mock_broker.display()
+        )
+    })?;
+    let redactor = Redactor::new();
+    let mut fixtures = corpus_info(&args)?;
+    for fixture in &mut fixtures {
+        fixture.id = redactor.text(&fixture.id);
+    }
+    let plans = plans(&args, &here)?;
+    if !args.baselines.is_dir() {
+        eprintln!(
+            "relay-conformance: warning: no baseline directory {}: every implementation runs without a baseline",
+            args.baselines.display()
+        );
+    }
+    let meta = Meta {
+        generated_at: utc_now(),
+        machine: machine(),
+        command: redactor.text(&command_line()),
+        corpus: redactor.text(&args.fixtures.display().to_string()),
+    };
+
+    let started = Instant::now();
+    let mut environment_errors = 0;
+    let mut implementations = Vec::new();
+    for plan in plans {
+        let began = Instant::now();
+        let run = run_plan(&args, &plan, &mock_broker).await?;
+        if let (How::PinnedBroker(_), Run::Unavailable(reason)) = (&plan.how, &run) {
+            environment_errors += 1;
+            eprintln!("relay-conformance: {} cannot be run: {reason}", plan.name);
+        }
+        let ran = matches!(run, Run::Ran(_));
+        implementations.push(Implementation {
+            role: plan.role,
+            name: plan.name,
+            detail: plan.detail,
+            broker_version: plan.broker_version,
+            duration_ms: ran
+                .then(|| u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            run: match run {
+                Run::Ran(mut report) => {
+                    redactor.report(&mut report);
+                    drop_tails_of_passes(&mut report);
+                    Run::Ran(report)
+                }
+                Run::Unavailable(reason) => Run::Unavailable(redactor.text(&reason)),
+            },
+        });
+    }
+    let matrix = Matrix {
+        meta,
+        fixtures,
+        implementations,
+    };
+
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let mut written = Vec::new();
+    for (file, text) in [
+        ("matrix.md", matrix::markdown(&matrix)),
+        ("matrix.html", matrix::html(&matrix)),
+        ("matrix.json", matrix::json(&matrix)),
+    ] {
+        let path = args.out_dir.join(file);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path.display().to_string());
+    }
+    print!("{}", matrix::summary(&matrix));
+    println!(
+        "wrote {} in {:.0} s",
+        written.join(", "),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if environment_errors > 0 {
+        EXIT_USAGE
+    } else if matrix.unexpected() > 0 {
+        EXIT_UNEXPECTED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The corpus's fixtures as the matrix needs them, in corpus order (the runs load it again).
+fn corpus_info(args: &MatrixArgs) -> anyhow::Result<Vec<FixtureInfo>> {
+    let corpus = std::fs::canonicalize(&args.fixtures)
+        .with_context(|| format!("no such fixture directory: {}", args.fixtures.display()))?;
+    let loaded = relay_fixture::load_dir(&corpus)
+        .with_context(|| format!("cannot read the fixtures in {}", corpus.display()))?;
+    let glob = args
+        .filter
+        .as_deref()
+        .map(|filter| globset::Glob::new(filter).map(|glob| glob.compile_matcher()))
+        .transpose()
+        .context("bad --filter glob")?;
+    let fixtures: Vec<FixtureInfo> = loaded
+        .into_iter()
+        .filter(|(file, loaded)| {
+            glob.as_ref().is_none_or(|glob| match loaded {
+                Ok(fixture) => glob.is_match(&fixture.id),
+                Err(_) => glob.is_match(file),
+            })
+        })
+        .map(|(file, loaded)| match loaded {
+            Ok(fixture) => FixtureInfo::of(&fixture),
+            Err(_) => FixtureInfo::not_loaded(file.display().to_string()),
+        })
+        .collect();
+    if fixtures.is_empty() {
+        bail!("no fixtures in {}", args.fixtures.display());
+    }
+    Ok(fixtures)
+}
+
+/// What to run, in the order the matrix shows it: the brokers, then the clients.
+fn plans(args: &MatrixArgs, here: &Path) -> anyhow::Result<Vec<Plan>> {
+    let pins = relay_client::install::PinTable::builtin();
+    let mut plans = Vec::new();
+    for version in args
+        .brokers
+        .split(',')
+        .map(str::trim)
+        .filter(|version| !version.is_empty())
+    {
+        let Some(pin) = pins.get(version) else {
+            bail!(
+                "broker {version} is not pinned (pinned: {})",
+                pins.versions().join(", ")
+            );
+        };
+        let version = pin.version().to_owned();
+        let parsed = semver::Version::parse(&version)
+            .with_context(|| format!("`{version}` is not a version"))?;
+        plans.push(Plan {
+            role: Role::Broker,
+            name: format!("agent-relay-broker {version}"),
+            detail: "pinned, verified install".to_owned(),
+            broker_version: Some(parsed),
+            baseline: format!("broker-{version}.json"),
+            how: How::PinnedBroker(version),
+        });
+    }
+    plans.push(Plan {
+        role: Role::Broker,
+        name: "mock-broker".to_owned(),
+        detail: "this repository, playing each fixture".to_owned(),
+        broker_version: None,
+        baseline: "mock-broker.json".to_owned(),
+        how: How::MockBroker,
+    });
+    plans.push(Plan {
+        role: Role::Client,
+        name: "relay-client".to_owned(),
+        detail: "built-in adapter (client --relay-client)".to_owned(),
+        broker_version: None,
+        baseline: "client-relay-client.json".to_owned(),
+        how: How::Client(Adapter {
+            program: here.to_owned(),
+            args: vec!["adapter".to_owned(), "relay-client".to_owned()],
+        }),
+    });
+    if !args.no_adapters {
+        let cache_root = relay_client::install::default_cache_root().ok();
+        for known in ADAPTERS {
+            let how = match known.find(cache_root.as_deref()) {
+                Ok(adapter) => How::Client(adapter),
+                Err(reason) => {
+                    eprintln!("relay-conformance: {}: {reason}", known.name);
+                    How::Unavailable(reason)
+                }
+            };
+            plans.push(Plan {
+                role: Role::Client,
+                name: known.name.to_owned(),
+                detail: known.command(),
+                broker_version: None,
+                baseline: known.baseline.to_owned(),
+                how,
+            });
+        }
+    }
+    Ok(plans)
+}
+
+/// Runs one implementation over the corpus: its report, or why it could not be run. Errors are
+/// the corpus's or the baseline's (usage errors).
+async fn run_plan(args: &MatrixArgs, plan: &Plan, mock_broker: &Path) -> anyhow::Result<Run> {
+    let baseline = args.baselines.join(&plan.baseline);
+    let corpus = CorpusArgs {
+        fixtures: args.fixtures.clone(),
+        filter: args.filter.clone(),
+        jobs: args.jobs,
+        // Not text: the per-fixture lines go to stderr, as progress.
+        format: Format::Json,
+        output: None,
+        baseline: baseline.is_file().then_some(baseline),
+    };
+    let report = match &plan.how {
+        How::Unavailable(reason) => return Ok(Run::Unavailable(reason.clone())),
+        How::PinnedBroker(version) => {
+            match super::broker::broker_target(Some(version), None, None, None).await {
+                Ok((target, _, stand_in)) => {
+                    let report = corpus
+                        .run_report(plan.name.clone(), move |file: PathBuf, fixture| {
+                            let target = target.clone();
+                            async move { target.run_one(&file, &fixture).await }
+                        })
+                        .await?;
+                    drop(stand_in);
+                    report
+                }
+                Err(error) => return Ok(Run::Unavailable(format!("not installed: {error:#}"))),
+            }
+        }
+        How::MockBroker => {
+            let (target, _, _) =
+                super::broker::broker_target(None, None, None, Some(mock_broker)).await?;
+            corpus
+                .run_report(plan.name.clone(), move |file: PathBuf, fixture| {
+                    let target = target.clone();
+                    async move { target.run_one(&file, &fixture).await }
+                })
+                .await?
+        }
+        How::Client(adapter) => {
+            let target = ClientTarget {
+                adapter: adapter.clone(),
+                mock_broker: mock_broker.to_owned(),
+                env: cache_env(),
+            };
+            corpus
+                .run_report(plan.name.clone(), move |file: PathBuf, fixture| {
+                    let target = target.clone();
+                    async move { target.run_one(&file, &fixture).await }
+                })
+                .await?
+        }
+    };
+    Ok(Run::Ran(report))
+}
+
+/// Clears the last lines sent, received and logged of the results that did not fail: they are
+/// diagnostics, and would make most of `matrix.json`.
+fn drop_tails_of_passes(report: &mut RunReport) {
+    for result in &mut report.results {
+        if matches!(result.status, Status::Pass | Status::Skip) {
+            result.sent_tail.clear();
+            result.received_tail.clear();
+            result.stderr_tail.clear();
+        }
+    }
+}
+
+/// Adapters run with a scratch HOME: tell them where the SDKs are cached.
+fn cache_env() -> Vec<(String, String)> {
+    relay_client::install::default_cache_root()
+        .map(|cache| {
+            vec![(
+                relay_client::install::CACHE_ENV.to_owned(),
+                cache.display().to_string(),
+            )]
+        })
+        .unwrap_or_default()
+}
+
+/// The command line, as it would be typed (the program by its name, not its path).
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("relay-conformance {}", shell_words::join(args))
+}
+
+/// The kernel, its release and the architecture (`uname -srm`), and the cores.
+fn machine() -> String {
+    let uname = std::process::Command::new("uname")
+        .arg("-srm")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| format!("{} {}", std::env::consts::OS, std::env::consts::ARCH));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    format!("{uname}, {cores} cores")
+}
+
+/// Now, in UTC, to the minute: `2026-11-24 06:44 UTC`.
+fn utc_now() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let (year, month, day) = civil_from_days(i64::try_from(seconds / 86_400).unwrap_or(0));
+    let minutes = seconds % 86_400 / 60;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Takes this machine's directories out of what the matrix writes: the working directory (paths
+/// below it become relative), the relay-conformance cache, the temporary directory and the home
+/// directory.
+struct Redactor {
+    /// `(prefix, replacement)`, longest prefix first; each prefix ends with `/`.
+    rules: Vec<(String, String)>,
+}
+
+impl Redactor {
+    fn new() -> Self {
+        let mut rules = Vec::new();
+        let mut add = |dir: Option<PathBuf>, replacement: &str| {
+            let Some(dir) = dir else { return };
+            let canonical = std::fs::canonicalize(&dir).ok();
+            for dir in [Some(dir), canonical].into_iter().flatten() {
+                let mut prefix = dir.display().to_string();
+                if prefix.len() <= 1 {
+                    continue;
+                }
+                if !prefix.ends_with('/') {
+                    prefix.push('/');
+                }
+                rules.push((prefix, replacement.to_owned()));
+            }
+        };
+        add(std::env::current_dir().ok(), "");
+        add(
+            relay_client::install::default_cache_root().ok(),
+            "$RELAY_CONFORMANCE_CACHE/",
+        );
+        add(Some(std::env::temp_dir()), "$TMPDIR/");
+        add(std::env::var_os("HOME").map(PathBuf::from), "~/");
+        rules.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        rules.dedup_by(|a, b| a.0 == b.0);
+        Self { rules }
+    }
+
+    /// `text` with every rule's prefix replaced where a path starts with it (a bare directory,
+    /// without its `/`, too).
+    fn text(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (prefix, replacement) in &self.rules {
+            out = replace_paths(&out, prefix, replacement, false);
+            let bare = prefix.trim_end_matches('/');
+            let bare_replacement = match replacement.trim_end_matches('/') {
+                "" => ".",
+                other => other,
+            };
+            out = replace_paths(&out, bare, bare_replacement, true);
+        }
+        out
+    }
+
+    fn path(&self, path: &Path) -> PathBuf {
+        PathBuf::from(self.text(&path.display().to_string()))
+    }
+
+    fn value(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) => *text = self.text(text),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|item| self.value(item)),
+            serde_json::Value::Object(members) => {
+                members.values_mut().for_each(|member| self.value(member));
+            }
+            _ => {}
+        }
+    }
+
+    fn failure(&self, failure: &mut Failure) {
+        failure.reason = self.text(&failure.reason);
+        if let Some(actual) = &mut failure.actual {
+            *actual = self.text(actual);
+        }
+        if let Some(expected) = &mut failure.expected {
+            self.value(expected);
+        }
+        if let Some(mismatch) = &mut failure.mismatch {
+            if let Some(actual) = &mut mismatch.actual {
+                self.value(actual);
+            }
+            mismatch.expected = self.text(&mismatch.expected);
+        }
+    }
+
+    fn report(&self, report: &mut RunReport) {
+        report.baseline = report.baseline.as_deref().map(|file| self.path(file));
+        for result in &mut report.results {
+            result.file = self.path(&result.file);
+            result.id = self.text(&result.id);
+            if let Some(failure) = &mut result.failure {
+                self.failure(failure);
+            }
+            for tail in [
+                &mut result.sent_tail,
+                &mut result.received_tail,
+                &mut result.stderr_tail,
+            ] {
+                for line in tail.iter_mut() {
+                    *line = self.text(line);
+                }
+            }
+        }
+    }
+}
+
+/// `text` with `needle` replaced where a path starts with it (not preceded by a character of a
+/// file name or a `/`), and, if `whole`, ends with it (not followed by a character of a file name).
+fn replace_paths(text: &str, needle: &str, replacement: &str, whole: bool) -> String {
+    let in_name = |c: char| c.is_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if needle.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(needle) {
+        let after = &rest[at + needle.len()..];
+        let starts = rest[..at]
+            .chars()
+            .next_back()
+            .or_else(|| out.chars().next_back())
+            .is_none_or(|c| !in_name(c) && c != '/');
+        let ends = !whole || after.chars().next().is_none_or(|c| !in_name(c));
+        out.push_str(&rest[..at]);
+        out.push_str(if starts && ends { replacement } else { needle });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn redaction_replaces_whole_paths_only() {
+        let redactor = Redactor {
+            rules: vec![
+                (
+                    "/home/u/.cache/rc/".to_owned(),
+                    "$RELAY_CONFORMANCE_CACHE/".to_owned(),
+                ),
+                ("/home/u/repo/".to_owned(), String::new()),
+                ("/home/u/".to_owned(), "~/".to_owned()),
+            ],
+        };
+        assert_eq!(
+            redactor.text("at /home/u/repo/fixtures/x.json and /home/u/.cache/rc/brokers/3.2.5"),
+            "at fixtures/x.json and $RELAY_CONFORMANCE_CACHE/brokers/3.2.5"
+        );
+        assert_eq!(
+            redactor.text("cd /home/u/repo; ls /home/u/repo2"),
+            "cd .; ls ~/repo2"
+        );
+        assert_eq!(redactor.text("/home/u"), "~");
+        assert_eq!(
+            redactor.text("HOME=/home/u/x/home/u/y"),
+            "HOME=~/x/home/u/y",
+            "only where a path starts"
+        );
+    }
+}
