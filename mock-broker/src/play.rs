@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use relay_fixture::verdict::{Failure, MismatchReport};
-use relay_fixture::wire::{describe_line, encode_frame};
+use relay_fixture::wire::{FrameTemplate, describe_line, encode_frame};
 use relay_fixture::{Bindings, ExitStatus, Fault, Fixture, Pattern, Signal, Step, StepAction};
 use relay_protocol::codec::RawLineCodec;
 use relay_protocol::{RawLine, classify};
@@ -59,6 +59,10 @@ pub struct Player<'f, R, W, E> {
     /// next: moving a pending timer later is an atomic store, where a timer per read takes the
     /// timer wheel's lock twice (every step of a long transcript reads).
     read_deadline: Pin<Box<Sleep>>,
+    /// The `broker` steps' frames, encoded ahead of play where a template can render them: a
+    /// response then costs copying the pieces and encoding the bound ids, not producing and
+    /// encoding the whole frame while the client waits.
+    templates: Vec<Option<FrameTemplate>>,
 }
 
 impl<'f, R, W, E> Player<'f, R, W, E>
@@ -79,6 +83,14 @@ where
             step: 0,
             final_output_started: false,
             read_deadline: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            templates: fixture
+                .transcript
+                .iter()
+                .map(|step| match &step.action {
+                    StepAction::Broker(pattern) => FrameTemplate::compile(pattern),
+                    _ => None,
+                })
+                .collect(),
         }
     }
 
@@ -276,9 +288,16 @@ where
                 self.expect_raw(bytes, deadline).await?;
             }
             StepAction::Broker(pattern) => {
-                let frame = self.produce(pattern)?;
+                let rendered = self.templates[self.step]
+                    .as_ref()
+                    .and_then(|template| template.render(&self.bindings));
+                let mut line = match rendered {
+                    Some(line) => line,
+                    None => encode_frame(&self.produce(pattern)?),
+                };
+                line.push('\n');
                 self.note_output();
-                self.write_frame(&frame, deadline).await?;
+                self.write_raw(line.as_bytes(), deadline).await?;
             }
             StepAction::BrokerAnyOrder(patterns) => {
                 for pattern in patterns {

@@ -14,13 +14,15 @@ use relay_protocol::{
     SendInputResult, SendMessagePayload, SendMessageResult, SetModelPayload, SetModelResult,
     SpawnAgentPayload, SpawnAgentResult,
 };
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::agents::{SpawnOptions, Transport};
-use crate::connection::{Closure, Connection, ConnectionSettings, Diagnostic};
+use crate::connection::{Closure, Connection, ConnectionSettings, Diagnostic, Response};
 use crate::errors::{ClientError, ExitStatus};
 use crate::events::EventFilter;
 use crate::options::ClientOptions;
@@ -210,19 +212,21 @@ impl RelayClient {
             .connection
             .request(message_type, payload, self.inner.options.request_timeout)
             .await?;
+        let malformed = |reason: String| ClientError::MalformedResponse {
+            request: format!("a `{message_type}` request"),
+            reason,
+        };
         match response {
-            BrokerMessage::Ok(ok) => Ok(ok.result),
-            BrokerMessage::HelloAck(ack) => {
-                serde_json::to_value(ack).map_err(|error| ClientError::MalformedResponse {
-                    request: format!("a `{message_type}` request"),
-                    reason: error.to_string(),
-                })
+            Response::Ok(payload) => ok_result::<Value>(&payload).map_err(malformed),
+            Response::Message(BrokerMessage::Ok(ok)) => Ok(ok.result),
+            Response::Message(BrokerMessage::HelloAck(ack)) => {
+                serde_json::to_value(ack).map_err(|error| malformed(error.to_string()))
             }
-            BrokerMessage::Error(error) => Err(error.into()),
-            other => Err(ClientError::MalformedResponse {
-                request: format!("a `{message_type}` request"),
-                reason: format!("unexpected response type `{}`", other.tag()),
-            }),
+            Response::Message(BrokerMessage::Error(error)) => Err(error.into()),
+            Response::Message(other) => Err(malformed(format!(
+                "unexpected response type `{}`",
+                other.tag()
+            ))),
         }
     }
 
@@ -510,13 +514,34 @@ fn channels_payload(name: &str, channels: Vec<String>) -> ChannelsPayload {
 
 /// Types a response for a request of type `R`.
 fn typed<R: RequestType>(
-    response: Result<BrokerMessage, ClientError>,
+    response: Result<Response, ClientError>,
 ) -> Result<R::Result, ClientError> {
-    response?.into_response::<R>().map_err(|error| match error {
-        ResponseError::Protocol(error) => error.into(),
-        other => ClientError::MalformedResponse {
-            request: format!("a `{}` request", R::KIND),
-            reason: other.to_string(),
-        },
-    })
+    let malformed = |reason: String| ClientError::MalformedResponse {
+        request: format!("a `{}` request", R::KIND),
+        reason,
+    };
+    match response? {
+        Response::Ok(payload) if R::KIND.response_type() == relay_protocol::OK => {
+            ok_result::<R::Result>(&payload).map_err(malformed)
+        }
+        Response::Ok(_) => Err(malformed(format!(
+            "expected `{}`, got `ok`",
+            R::KIND.response_type()
+        ))),
+        Response::Message(message) => message.into_response::<R>().map_err(|error| match error {
+            ResponseError::Protocol(error) => error.into(),
+            other => malformed(other.to_string()),
+        }),
+    }
+}
+
+/// The `result` of an `ok` frame's payload, as `T`.
+fn ok_result<T: DeserializeOwned>(payload: &RawValue) -> Result<T, String> {
+    #[derive(serde::Deserialize)]
+    struct OkPayload<T> {
+        result: T,
+    }
+    serde_json::from_str::<OkPayload<T>>(payload.get())
+        .map(|ok| ok.result)
+        .map_err(|error| format!("the result does not fit the request's result type: {error}"))
 }

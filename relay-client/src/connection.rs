@@ -14,7 +14,8 @@
 //! - when the broker ends, every pending request fails at once with how it ended, and later requests
 //!   fail fast.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,7 +29,9 @@ use relay_protocol::{
     BrokerFrame, BrokerMessage, Envelope, ErrorCode, FrameError, Line, ProtocolError, RawLine,
     RequestId, classify,
 };
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Notify, broadcast, oneshot, watch};
 use tokio_util::codec::FramedRead;
@@ -108,39 +111,65 @@ impl Closure {
     }
 }
 
-type Reply = oneshot::Sender<Result<BrokerMessage, ClientError>>;
+type Reply = oneshot::Sender<Result<Response, ClientError>>;
 
-struct Entry {
-    seq: u64,
-    reply: Reply,
+/// What answers a request.
+#[derive(Debug)]
+pub(crate) enum Response {
+    /// A typed frame: `hello_ack`, `error`, or an `ok` that came the long way.
+    Message(BrokerMessage),
+    /// An `ok` frame's payload, as received: the request decodes it straight into its result type,
+    /// without building a JSON value tree first (the common case, on the latency path).
+    Ok(Box<RawValue>),
 }
 
-/// Requests awaiting a response, by id and in the order they were written.
+/// The envelope of a frame, its payload left as text: what the reader first tries each line as.
+#[derive(Deserialize)]
+struct RawFrame<'a> {
+    v: u64,
+    #[serde(rename = "type", borrow)]
+    message_type: Cow<'a, str>,
+    #[serde(default, borrow)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    payload: &'a RawValue,
+}
+
+/// The prefix of the request ids this client writes: `req_1`, `req_2`, ... (`req_1` is the hello,
+/// as in the SDKs).
+const REQUEST_ID_PREFIX: &str = "req_";
+
+/// Requests awaiting a response, by the number in their id, which is also the order they were
+/// written in.
 #[derive(Default)]
 struct Pending {
-    next_seq: u64,
-    by_id: HashMap<String, Entry>,
-    by_seq: BTreeMap<u64, String>,
+    by_number: BTreeMap<u64, Reply>,
     closed: Option<Closure>,
 }
 
 impl Pending {
-    fn insert(&mut self, id: String, reply: Reply) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.by_seq.insert(seq, id.clone());
-        self.by_id.insert(id, Entry { seq, reply });
+    fn insert(&mut self, number: u64, reply: Reply) {
+        self.by_number.insert(number, reply);
     }
 
+    /// The request a response's id names, if it is one of this client's ids and still pending.
     fn take(&mut self, id: &str) -> Option<Reply> {
-        let entry = self.by_id.remove(id)?;
-        self.by_seq.remove(&entry.seq);
-        Some(entry.reply)
+        let number = id.strip_prefix(REQUEST_ID_PREFIX)?;
+        // `req_01` and `req_+1` are not `req_1`: only the canonical form is one of ours.
+        let canonical = number.bytes().all(|byte| byte.is_ascii_digit())
+            && !(number.starts_with('0') && number.len() > 1);
+        if !canonical {
+            return None;
+        }
+        self.by_number.remove(&number.parse().ok()?)
+    }
+
+    fn take_number(&mut self, number: u64) -> Option<Reply> {
+        self.by_number.remove(&number)
     }
 
     fn take_oldest(&mut self) -> Option<Reply> {
-        let (_, id) = self.by_seq.pop_first()?;
-        self.by_id.remove(&id).map(|entry| entry.reply)
+        self.by_number.pop_first().map(|(_, reply)| reply)
     }
 }
 
@@ -162,9 +191,8 @@ impl Shared {
             pending.closed = Some(closure.clone());
         }
         let error_for = pending.closed.clone().unwrap_or(closure);
-        pending.by_seq.clear();
-        for (_, entry) in pending.by_id.drain() {
-            let _ = entry.reply.send(Err(error_for.to_error()));
+        for (_, reply) in std::mem::take(&mut pending.by_number) {
+            let _ = reply.send(Err(error_for.to_error()));
         }
     }
 
@@ -175,8 +203,35 @@ impl Shared {
     /// Dispatches one line of the broker's stdout.
     fn dispatch_raw(&self, line: RawLine) {
         match line {
-            RawLine::Complete(bytes) => self.dispatch(classify(&bytes), &bytes),
+            RawLine::Complete(bytes) => {
+                if !self.dispatch_ok(&bytes) {
+                    self.dispatch(classify(&bytes), &bytes);
+                }
+            }
             RawLine::Oversized { length } => self.diagnose(Diagnostic::Oversized { length }),
+        }
+    }
+
+    /// Hands a well-formed `ok` frame that answers a pending request to it, its payload undecoded;
+    /// returns whether it did (anything else takes the long way, [`dispatch`](Self::dispatch)).
+    fn dispatch_ok(&self, bytes: &[u8]) -> bool {
+        let Ok(frame) = serde_json::from_slice::<RawFrame<'_>>(bytes) else {
+            return false;
+        };
+        let (1, "ok", Some(id)) = (frame.v, frame.message_type.as_ref(), &frame.request_id) else {
+            return false;
+        };
+        let reply = self
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut pending| pending.take(id));
+        match reply {
+            Some(reply) => {
+                let _ = reply.send(Ok(Response::Ok(frame.payload.to_owned())));
+                true
+            }
+            None => false,
         }
     }
 
@@ -223,7 +278,7 @@ impl Shared {
                     .flatten();
                 match reply {
                     Some(reply) => {
-                        let _ = reply.send(Ok(BrokerMessage::Error(error)));
+                        let _ = reply.send(Ok(Response::Message(BrokerMessage::Error(error))));
                     }
                     None => self.diagnose(Diagnostic::UnsolicitedError(error)),
                 }
@@ -236,7 +291,7 @@ impl Shared {
                     .and_then(|mut p| p.take(id.as_str()));
                 match reply {
                     Some(reply) => {
-                        let _ = reply.send(Ok(message));
+                        let _ = reply.send(Ok(Response::Message(message)));
                     }
                     None => self.diagnose(Diagnostic::UnmatchedResponse {
                         request_id: Some(id.0),
@@ -334,27 +389,15 @@ impl Connection {
     }
 
     /// The next request id: `req_1`, `req_2`, ... as the SDKs number them.
-    pub(crate) fn next_request_id(&self) -> String {
-        format!("req_{}", self.next_id.fetch_add(1, Ordering::Relaxed))
-    }
-
     /// Writes a request and waits for its response, up to `timeout`.
     pub(crate) async fn request(
         &self,
         message_type: &str,
         payload: Value,
         timeout: Duration,
-    ) -> Result<BrokerMessage, ClientError> {
-        let id = self.next_request_id();
-        let envelope = relay_protocol::Envelope {
-            v: relay_protocol::PROTOCOL_VERSION,
-            message_type: message_type.to_owned(),
-            request_id: Some(RequestId(id.clone())),
-            payload,
-            extra: relay_protocol::Extra::new(),
-        };
-        let mut line = envelope.encode();
-        line.push('\n');
+    ) -> Result<Response, ClientError> {
+        let number = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let line = request_line(message_type, number, &payload);
         let (reply, response) = oneshot::channel();
         {
             let mut pending = self
@@ -370,8 +413,8 @@ impl Connection {
                 return Err(ClientError::Closed);
             }
             // Registered and queued under one lock: the write order is the pending order.
-            pending.insert(id.clone(), reply);
-            lines.queued.extend_from_slice(line.as_bytes());
+            pending.insert(number, reply);
+            lines.queued.extend_from_slice(&line);
         }
         self.outbox.write_now();
         match tokio::time::timeout(timeout, response).await {
@@ -379,11 +422,11 @@ impl Connection {
             Ok(Err(_)) => Err(ClientError::Closed),
             Err(_) => {
                 if let Ok(mut pending) = self.shared.pending.lock() {
-                    pending.take(&id);
+                    pending.take_number(number);
                 }
                 Err(ClientError::Timeout {
                     request_type: message_type.to_owned(),
-                    request_id: id,
+                    request_id: format!("{REQUEST_ID_PREFIX}{number}"),
                     after: timeout,
                 })
             }
@@ -394,6 +437,23 @@ impl Connection {
     pub(crate) fn close_input(&self) {
         self.outbox.close();
     }
+}
+
+/// A request's line, newline included, as [`Envelope::encode`](relay_protocol::Envelope::encode)
+/// writes it (the broker's compact form), written straight from its parts.
+fn request_line(message_type: &str, number: u64, payload: &Value) -> Vec<u8> {
+    let mut line = Vec::with_capacity(64 + message_type.len());
+    line.extend_from_slice(b"{\"v\":");
+    line.extend_from_slice(relay_protocol::PROTOCOL_VERSION.to_string().as_bytes());
+    line.extend_from_slice(b",\"type\":");
+    relay_protocol::encode::write_value(&mut line, &Value::String(message_type.to_owned()));
+    line.extend_from_slice(b",\"request_id\":\"");
+    line.extend_from_slice(REQUEST_ID_PREFIX.as_bytes());
+    line.extend_from_slice(number.to_string().as_bytes());
+    line.extend_from_slice(b"\",\"payload\":");
+    relay_protocol::encode::write_value(&mut line, payload);
+    line.extend_from_slice(b"}\n");
+    line
 }
 
 impl Drop for Connection {
@@ -547,6 +607,44 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn request_lines_are_what_the_envelope_encodes() {
+        let payloads = [
+            json!({}),
+            json!({"agent": {"name": "w\"1\u{2028}", "args": ["-c", "x"]}, "b": null, "a": 1.5}),
+            json!([1, {"z": 1, "a": 2}]),
+        ];
+        for (number, payload) in payloads.into_iter().enumerate() {
+            let envelope = relay_protocol::Envelope {
+                v: relay_protocol::PROTOCOL_VERSION,
+                message_type: "spawn_agent".to_owned(),
+                request_id: Some(relay_protocol::RequestId(format!("req_{number}"))),
+                payload: payload.clone(),
+                extra: relay_protocol::Extra::new(),
+            };
+            let line = request_line("spawn_agent", number as u64, &payload);
+            assert_eq!(String::from_utf8(line).unwrap(), envelope.encode() + "\n");
+        }
+    }
+
+    #[test]
+    fn only_this_clients_canonical_ids_name_pending_requests() {
+        let mut pending = Pending::default();
+        for number in [1, 2, 10] {
+            pending.insert(number, oneshot::channel().0);
+        }
+        for foreign in [
+            "req_01", "req_", "req_x", "1", "REQ_2", "req_-2", "req_+2", "req_99",
+        ] {
+            assert!(pending.take(foreign).is_none(), "{foreign}");
+        }
+        assert!(pending.take("req_10").is_some());
+        assert!(pending.take("req_10").is_none());
+        assert!(pending.take_oldest().is_some());
+        assert!(pending.take("req_2").is_some());
+        assert!(pending.take_oldest().is_none());
+    }
+
     fn connect(stdin_buffer: usize) -> (Connection, DuplexStream, DuplexStream) {
         let (client_stdin, broker_stdin) = tokio::io::duplex(stdin_buffer);
         let (broker_stdout, client_stdout) = tokio::io::duplex(64 * 1024);
@@ -590,7 +688,10 @@ mod tests {
             .enumerate()
         {
             match response.unwrap() {
-                BrokerMessage::Ok(ok) => assert_eq!(ok.result, json!({"n": n})),
+                Response::Ok(payload) => {
+                    let payload: Value = serde_json::from_str(payload.get()).unwrap();
+                    assert_eq!(payload, json!({"result": {"n": n}}));
+                }
                 other => panic!("{other:?}"),
             }
         }

@@ -1,6 +1,8 @@
 //! Between patterns and lines: how a player writes a produced frame, and reads a received one.
 
 use relay_protocol::{Line, encode};
+
+use crate::pattern::{Bindings, Pattern};
 use serde_json::{Map, Value};
 
 /// The line (without newline) for a frame a pattern produced: the broker's compact form when the value
@@ -126,5 +128,72 @@ mod tests {
             };
             assert_eq!(encode_frame(&frame), expected, "{frame}");
         }
+    }
+}
+
+/// A frame pattern encoded ahead of time, with holes where its `$var` values go: a player renders it
+/// by copying the encoded pieces and encoding only the bound values, instead of producing and
+/// encoding the whole frame while its peer waits.
+///
+/// Only patterns whose production depends on the bindings through `$var` alone (no `$bind`) have a
+/// template. It is built by producing the frame with a unique marker string for each name and
+/// splitting the encoded line at the markers, so a rendered line is byte for byte what
+/// [`encode_frame`] writes for the same bindings, as long as every bound value is a string (as the
+/// markers are); [`render`](Self::render) declines otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameTemplate {
+    /// The encoded text between the holes: one more piece than holes.
+    pieces: Vec<String>,
+    /// The name whose value fills each hole.
+    holes: Vec<String>,
+}
+
+/// The JSON encoding of a marker string starts with this, then its index, then [`MARKER_END`].
+const MARKER_START: &str = "\"\\u0000";
+const MARKER_END: &str = "\\u0000\"";
+
+impl FrameTemplate {
+    /// The template of `pattern`, if its frame can be rendered from a template.
+    pub fn compile(pattern: &Pattern) -> Option<Self> {
+        // A literal NUL could pass for a marker: such (odd) patterns get no template.
+        if !pattern.bound_names().is_empty() || pattern.source().to_string().contains("\\u0000") {
+            return None;
+        }
+        let mut names: Vec<&str> = pattern.var_names();
+        names.sort_unstable();
+        names.dedup();
+        let mut markers = Bindings::new();
+        for (index, name) in names.iter().enumerate() {
+            markers.insert((*name).to_owned(), Value::String(format!("\0{index}\0")));
+        }
+        let line = encode_frame(&pattern.produce(&mut markers).ok()?);
+        let mut pieces = Vec::new();
+        let mut holes = Vec::new();
+        let mut rest = line.as_str();
+        while let Some(start) = rest.find(MARKER_START) {
+            let after = &rest[start + MARKER_START.len()..];
+            let end = after.find(MARKER_END)?;
+            let index: usize = after[..end].parse().ok()?;
+            pieces.push(rest[..start].to_owned());
+            holes.push((*names.get(index)?).to_owned());
+            rest = &after[end + MARKER_END.len()..];
+        }
+        pieces.push(rest.to_owned());
+        Some(Self { pieces, holes })
+    }
+
+    /// The encoded line for `bindings`, or `None` when a hole's value is unbound or not a string
+    /// (then produce and encode the frame instead).
+    pub fn render(&self, bindings: &Bindings) -> Option<String> {
+        let mut out = Vec::with_capacity(self.pieces.iter().map(String::len).sum::<usize>() + 32);
+        for (piece, name) in self.pieces.iter().zip(&self.holes) {
+            out.extend_from_slice(piece.as_bytes());
+            match bindings.get(name)? {
+                value @ Value::String(_) => encode::write_value(&mut out, value),
+                _ => return None,
+            }
+        }
+        out.extend_from_slice(self.pieces.last()?.as_bytes());
+        String::from_utf8(out).ok()
     }
 }
