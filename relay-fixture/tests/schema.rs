@@ -115,6 +115,24 @@ fn corpus_fixtures_load() {
     }
 }
 
+/// fixtures/README.md lists every fixture of the corpus (its id, linked) in its corpus table.
+#[test]
+fn the_readme_lists_every_fixture() {
+    let readme = std::fs::read_to_string(fixtures_dir().join("README.md")).unwrap();
+    let missing: Vec<String> = load_dir(&corpus_dir())
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, result)| result.ok())
+        .map(|fixture| fixture.id)
+        .filter(|id| !readme.contains(&format!("[`{id}`](corpus/{id}.json)")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "fixtures/README.md does not list: {}",
+        missing.join(", ")
+    );
+}
+
 /// The schema rejects what the loader rejects for the shape of a step, which `#[serde(flatten)]`
 /// and the hand-written `Deserialize` of `Step` could otherwise leave open.
 #[test]
