@@ -216,14 +216,17 @@ impl RelayClient {
             request: format!("a `{message_type}` request"),
             reason,
         };
-        match response {
-            Response::Ok(payload) => ok_result::<Value>(&payload).map_err(malformed),
-            Response::Message(BrokerMessage::Ok(ok)) => Ok(ok.result),
-            Response::Message(BrokerMessage::HelloAck(ack)) => {
+        let message = match response {
+            Response::Ok(payload) => return ok_result::<Value>(&payload).map_err(malformed),
+            Response::Message(message) => *message,
+        };
+        match message {
+            BrokerMessage::Ok(ok) => Ok(ok.result),
+            BrokerMessage::HelloAck(ack) => {
                 serde_json::to_value(ack).map_err(|error| malformed(error.to_string()))
             }
-            Response::Message(BrokerMessage::Error(error)) => Err(error.into()),
-            Response::Message(other) => Err(malformed(format!(
+            BrokerMessage::Error(error) => Err(error.into()),
+            other => Err(malformed(format!(
                 "unexpected response type `{}`",
                 other.tag()
             ))),

@@ -117,7 +117,7 @@ type Reply = oneshot::Sender<Result<Response, ClientError>>;
 #[derive(Debug)]
 pub(crate) enum Response {
     /// A typed frame: `hello_ack`, `error`, or an `ok` that came the long way.
-    Message(BrokerMessage),
+    Message(Box<BrokerMessage>),
     /// An `ok` frame's payload, as received: the request decodes it straight into its result type,
     /// without building a JSON value tree first (the common case, on the latency path).
     Ok(Box<RawValue>),
@@ -278,7 +278,8 @@ impl Shared {
                     .flatten();
                 match reply {
                     Some(reply) => {
-                        let _ = reply.send(Ok(Response::Message(BrokerMessage::Error(error))));
+                        let _ = reply
+                            .send(Ok(Response::Message(Box::new(BrokerMessage::Error(error)))));
                     }
                     None => self.diagnose(Diagnostic::UnsolicitedError(error)),
                 }
@@ -291,7 +292,7 @@ impl Shared {
                     .and_then(|mut p| p.take(id.as_str()));
                 match reply {
                     Some(reply) => {
-                        let _ = reply.send(Ok(Response::Message(message)));
+                        let _ = reply.send(Ok(Response::Message(Box::new(message))));
                     }
                     None => self.diagnose(Diagnostic::UnmatchedResponse {
                         request_id: Some(id.0),
