@@ -20,66 +20,12 @@ from __future__ import annotations
 import os
 import sys
 
-SDK_PACKAGE = "agent-relay-sdk"
-SDK_VERSION = "3.1.0"
-_REEXEC_MARK = "RELAY_PY_BENCH_REEXEC"
+from sdk_venv import EXIT_NO_SDK, SDK_PACKAGE, SDK_VERSION, ensure_venv
 
 EXIT_BAD_JOB = 2
-EXIT_NO_SDK = 3
 EXIT_INTERNAL = 4
 
-
-# Finding the venv: the same rules as adapter.py (and the install script).
-def _venv_dir() -> str:
-    explicit = os.environ.get("RELAY_PY_SDK_VENV")
-    if explicit:
-        return explicit
-    subdir = os.path.join("relay-conformance", "adapters", f"python-{SDK_VERSION}")
-    cache = os.environ.get("RELAY_CONFORMANCE_CACHE")
-    if cache:
-        return os.path.join(cache, "adapters", f"python-{SDK_VERSION}")
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return os.path.join(xdg, subdir)
-    venv = os.path.join(os.path.expanduser("~"), ".cache", subdir)
-    if not os.path.isdir(venv):
-        # A runner may give the driver a scratch HOME: then look in the user's own home too.
-        try:
-            import pwd
-
-            user_home = pwd.getpwuid(os.getuid()).pw_dir
-        except (ImportError, KeyError):
-            user_home = None
-        if user_home and os.path.isdir(os.path.join(user_home, ".cache", subdir)):
-            return os.path.join(user_home, ".cache", subdir)
-    return venv
-
-
-def _ensure_venv() -> None:
-    """Re-execute with the SDK venv's python unless this already is it."""
-    venv = _venv_dir()
-    if os.path.realpath(sys.prefix) == os.path.realpath(venv):
-        os.environ.pop(_REEXEC_MARK, None)
-        return
-    install = os.path.join(os.path.dirname(os.path.abspath(__file__)), "install")
-    python = os.path.join(venv, "bin", "python")
-    if not os.access(python, os.X_OK):
-        sys.stderr.write(
-            f"python bench: the {SDK_PACKAGE} {SDK_VERSION} virtualenv is missing ({venv}).\n"
-            f"Create it with: {install}\n"
-        )
-        sys.exit(EXIT_NO_SDK)
-    if os.environ.get(_REEXEC_MARK):
-        sys.stderr.write(
-            f"python bench: re-executed with {python}, but it does not run from {venv};"
-            f" re-create the virtualenv with: {install}\n"
-        )
-        sys.exit(EXIT_NO_SDK)
-    os.environ[_REEXEC_MARK] = "1"
-    os.execv(python, [python, os.path.abspath(__file__), *sys.argv[1:]])
-
-
-_ensure_venv()
+ensure_venv("python bench", __file__, "RELAY_PY_BENCH_REEXEC")
 
 # ---------------------------------------------------------------------------------------------
 # From here on we run inside the SDK's virtualenv.

@@ -5,15 +5,12 @@
 // lines on stdout. It holds no code for any particular fixture.
 //
 // The SDK is not installed next to this file: `adapters/typescript/install` puts the pinned version
-// in the relay-conformance cache, where this program finds it by the same rule (or in
-// $RELAY_TS_SDK_DIR, the directory the install script prints).
+// in the relay-conformance cache, where sdk.mjs finds it by the same rule (or in $RELAY_TS_SDK_DIR,
+// the directory the install script prints).
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { SDK_PACKAGE, SdkMissing, loadSdk as findSdk, within } from './sdk.mjs';
 
 const PROTOCOL = 'relay-adapter/1';
-const SDK_PACKAGE = '@agent-relay/sdk';
 const EXIT_ADAPTER_FAILED = 2;
 
 // Report lines are the only thing this program writes to stdout. Console output of the SDK (it logs
@@ -42,48 +39,15 @@ function fail(message) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Finding the SDK
-
-function pinnedVersion() {
-  const manifest = JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
-  return manifest.dependencies[SDK_PACKAGE];
-}
-
-// The cache root, as relay-conformance computes it: $RELAY_CONFORMANCE_CACHE, else an absolute
-// $XDG_CACHE_HOME/relay-conformance, else $HOME/.cache/relay-conformance.
-function cacheRoot() {
-  const { RELAY_CONFORMANCE_CACHE: explicit, XDG_CACHE_HOME: xdg, HOME: home } = process.env;
-  if (explicit) return explicit;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'relay-conformance');
-  if (home) return path.join(home, '.cache', 'relay-conformance');
-  return undefined;
-}
+// Finding the SDK (sdk.mjs)
 
 async function loadSdk() {
-  const version = pinnedVersion();
-  const root = cacheRoot();
-  const dir =
-    process.env.RELAY_TS_SDK_DIR ||
-    (root && path.join(root, 'adapters', `typescript-${version}`));
-  const packageDir = dir && path.join(dir, 'node_modules', ...SDK_PACKAGE.split('/'));
-  const manifestPath = packageDir && path.join(packageDir, 'package.json');
-  if (!manifestPath || !fs.existsSync(manifestPath)) {
-    fail(
-      `${SDK_PACKAGE} is not installed${dir ? ` in ${dir}` : ''}; ` +
-        'run adapters/typescript/install (it prints the directory; RELAY_TS_SDK_DIR overrides it)',
-    );
+  try {
+    return await findSdk();
+  } catch (error) {
+    if (error instanceof SdkMissing) fail(error.message);
+    throw error;
   }
-  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-  // ESM ignores NODE_PATH: import the `./client` export by its absolute file URL.
-  const exported = manifest.exports?.['./client'];
-  const entry =
-    (typeof exported === 'string' ? exported : exported?.import ?? exported?.default) ??
-    './dist/client.js';
-  const module = await import(pathToFileURL(path.join(packageDir, entry)).href);
-  if (typeof module.AgentRelayClient !== 'function') {
-    fail(`${manifestPath}: the ./client export has no AgentRelayClient`);
-  }
-  return { module, name: manifest.name, version: manifest.version };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,20 +261,6 @@ function classify(error, sdk) {
   }
   const name = error instanceof Error ? error.name : typeof error;
   return outcome.message('failed', `${name}: ${message}`);
-}
-
-// Resolves to true if `promise` settles within `ms`, else to false.
-function within(promise, ms) {
-  let timer;
-  return Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    new Promise((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 // ---------------------------------------------------------------------------------------------

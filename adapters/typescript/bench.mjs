@@ -12,7 +12,7 @@
 // Exit status: 0 when the job could be run (whatever each run came to), 2 for an unusable job, 3
 // when the SDK is not installed (run adapters/typescript/install), 4 for an internal failure.
 
-import { loadSdk, SdkMissing } from './sdk.mjs';
+import { loadSdk, SdkMissing, within } from './sdk.mjs';
 
 const EXIT_BAD_JOB = 2;
 const EXIT_NO_SDK = 3;
@@ -263,20 +263,6 @@ function describe(error) {
     return `${error.name}${code}: ${error.message}`;
   }
   return String(error);
-}
-
-// Resolves to true if `promise` settles within `ms`, else to false.
-function within(promise, ms) {
-  let timer;
-  return Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    new Promise((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 // Ends the broker's stdin (3.2.5 has no public close; this is what a program that exits without

@@ -1,6 +1,6 @@
-// Finds and loads the pinned `@agent-relay/sdk` for the programs of this directory other than
-// adapter.mjs (which has its own copy of these rules): the version pinned in package.json, installed
-// by `adapters/typescript/install` in the relay-conformance cache, or in $RELAY_TS_SDK_DIR.
+// What the programs of this directory share: finding and loading the pinned `@agent-relay/sdk` (the
+// version pinned in package.json, installed by `adapters/typescript/install` in the relay-conformance
+// cache, or in $RELAY_TS_SDK_DIR), and a deadline helper.
 //
 // `loadSdk()` resolves to `{ module, name, version, dir }`, `module` being the `./client` export
 // (AgentRelayClient, AgentRelayProtocolError, AgentRelayProcessError). It throws `SdkMissing` when
@@ -57,4 +57,18 @@ export async function loadSdk() {
     throw new SdkMissing(`${manifestPath}: the ./client export has no AgentRelayClient`);
   }
   return { module, name: manifest.name, version: manifest.version, dir };
+}
+
+// Resolves to true if `promise` settles within `ms`, else to false.
+export function within(promise, ms) {
+  let timer;
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

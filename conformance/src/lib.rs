@@ -8,6 +8,7 @@
 pub mod adapter;
 pub mod baseline;
 pub mod bench;
+pub mod clock;
 pub mod coverage;
 pub mod relaycast;
 pub mod report;

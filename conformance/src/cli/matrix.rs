@@ -3,7 +3,7 @@
 //! baseline, and writes the compatibility matrix as Markdown, HTML and JSON.
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -184,7 +184,7 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
         );
     }
     let meta = Meta {
-        generated_at: utc_now(),
+        generated_at: conformance::clock::utc_minute(),
         machine: machine(),
         command: redactor.text(&command_line()),
         corpus: redactor.text(&args.fixtures.display().to_string()),
@@ -454,34 +454,6 @@ fn machine() -> String {
     format!("{uname}, {cores} cores")
 }
 
-/// Now, in UTC, to the minute: `2026-11-24 06:44 UTC`.
-fn utc_now() -> String {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    let (year, month, day) = civil_from_days(i64::try_from(seconds / 86_400).unwrap_or(0));
-    let minutes = seconds % 86_400 / 60;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        minutes / 60,
-        minutes % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// Takes this machine's directories out of what the matrix writes: the working directory (paths
 /// below it become relative), the relay-conformance cache, the temporary directory and the home
 /// directory.
@@ -615,15 +587,6 @@ fn replace_paths(text: &str, needle: &str, replacement: &str, whole: bool) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(59), (1970, 3, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-    }
 
     #[test]
     fn redaction_replaces_whole_paths_only() {
