@@ -34,6 +34,8 @@ import traceback  # noqa: E402
 from importlib import metadata  # noqa: E402
 from typing import Any, Awaitable, Callable, Optional  # noqa: E402
 
+import sdk_client  # noqa: E402
+
 # The report goes to the original stdout; everything else written to fd 1 or sys.stdout (an SDK
 # print, a warning) goes to stderr.
 _report = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -289,43 +291,7 @@ def parse_job(line: bytes) -> dict[str, Any]:
 
 
 async def close_client(client: AgentRelayClient, wait_ms: int) -> None:
-    """Ends the client without another request. 3.1.0 has no public close or disconnect (its only
-    way out is shutdown(), which sends a request), so this closes the broker's stdin through the
-    client's process handle, waits for the broker to exit, and only then terminates or kills it."""
-    proc = client._process
-    if proc is not None:
-        if proc.returncode is None and proc.stdin is not None and not proc.stdin.is_closing():
-            try:
-                proc.stdin.close()
-            except Exception:
-                pass
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=wait_ms / 1000)
-        except asyncio.TimeoutError:
-            log(f"the broker did not exit within {wait_ms} ms of its stdin closing; terminating it")
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=2.0)
-            except asyncio.TimeoutError:
-                proc.kill()
-                await proc.wait()
-    # Let the readers drain what the broker wrote last (mock-broker's diagnosis is on stderr).
-    tasks = [t for t in (client._reader_task, client._stderr_task) if t is not None]
-    if tasks:
-        await asyncio.wait(tasks, timeout=1.0)
-    for t in tasks:
-        if not t.done():
-            t.cancel()
-        elif not t.cancelled() and t.exception() is not None:
-            log(f"the SDK's reader task had died: {type(t.exception()).__name__}: {t.exception()}")
-    if proc is not None:
-        # A reader that died (a line over the SDK's 64 KiB limit) leaves the stdout pipe open; close
-        # the process transport now rather than when the loop is gone.
-        transport = getattr(proc, "_transport", None)
-        if transport is not None:
-            transport.close()
-    client._process = None
-    client._started = False
+    await sdk_client.close_client(client, wait_ms / 1000, log)
 
 
 async def perform(client: AgentRelayClient, index: int, action: dict[str, Any], request_timeout_ms: int) -> dict[str, Any]:

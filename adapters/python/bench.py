@@ -40,6 +40,8 @@ import traceback  # noqa: E402
 from importlib import metadata  # noqa: E402
 from typing import Any, Optional  # noqa: E402
 
+import sdk_client  # noqa: E402
+
 # The result line goes to the original stdout; everything else written to fd 1 or sys.stdout (an
 # SDK print, a warning) goes to stderr.
 _result_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
@@ -231,46 +233,7 @@ def describe(exc: BaseException) -> str:
 
 
 async def close_broker(client: AgentRelayClient, label: str) -> None:
-    """Ends the client without another request. 3.1.0 has no public close or disconnect (shutdown()
-    sends a request), so, like adapter.py, this closes the broker's stdin through the client's
-    process handle, waits for the broker to exit, and only then terminates or kills it."""
-    proc = client._process
-    if proc is not None:
-        if proc.returncode is None and proc.stdin is not None and not proc.stdin.is_closing():
-            try:
-                proc.stdin.close()
-            except Exception:
-                pass
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=CLOSE_GRACE_S)
-        except asyncio.TimeoutError:
-            log(f"{label}: the broker did not exit within {CLOSE_GRACE_S:.0f} s of its stdin closing; SIGTERM")
-            if proc.returncode is None:
-                proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=1.0)
-            except asyncio.TimeoutError:
-                if proc.returncode is None:
-                    proc.kill()
-                try:
-                    await asyncio.wait_for(proc.wait(), timeout=2.0)
-                except asyncio.TimeoutError:
-                    pass
-        log(f"{label}: the broker exited (code={proc.returncode})")
-    tasks = [t for t in (client._reader_task, client._stderr_task) if t is not None]
-    if tasks:
-        await asyncio.wait(tasks, timeout=1.0)
-    for t in tasks:
-        if not t.done():
-            t.cancel()
-        elif not t.cancelled() and t.exception() is not None:
-            log(f"{label}: the SDK's reader task had died: {type(t.exception()).__name__}: {t.exception()}")
-    if proc is not None:
-        transport = getattr(proc, "_transport", None)
-        if transport is not None:
-            transport.close()
-    client._process = None
-    client._started = False
+    await sdk_client.close_client(client, CLOSE_GRACE_S, lambda msg: log(f"{label}: {msg}"))
 
 
 async def run_one(mock_broker: str, run: dict[str, Any]) -> dict[str, Any]:
