@@ -3,8 +3,9 @@
 //! passed.
 //!
 //! A request type is exercised by a `client` (or `client_any_order`) step whose frame has that
-//! `type`; an error code by a `broker` step writing an `error` frame with that `code`; an event kind
-//! by a `broker` step writing an `event` with that `kind`. Values are read from the patterns as
+//! `type`; an error code by a `broker` step writing an `error` frame with that `code` (or a
+//! `worker_error` event carrying a worker's error with that `code`); an event kind by a `broker`
+//! step writing an `event` with that `kind`. Values are read from the patterns as
 //! written: a literal string, or each alternative of an `$any_of`, inside `$exact` too.
 //!
 //! [`render`] writes it as text or Markdown.
@@ -233,6 +234,12 @@ fn broker_frame(pattern: &Pattern, items: &mut BTreeSet<(ItemKind, String)>) {
             _ => continue,
         };
         for name in literals(member(payload, key)) {
+            // A worker's own error travels inside a worker_error event: its code counts too.
+            if kind == ItemKind::Event && name == "worker_error" {
+                for code in literals(member(member(payload, "error"), "code")) {
+                    items.insert((ItemKind::ErrorCode, code));
+                }
+            }
             items.insert((kind, name));
         }
     }
@@ -300,6 +307,7 @@ mod tests {
                 {"client": {"type": "spawn_agent", "request_id": {"$bind": "s", "$value": "r"}}},
                 {"broker": {"type": "error", "payload": {"code": {"$any_of": ["agent_not_found", "invalid_request"]}}}},
                 {"broker_any_order": [{"$exact": {"type": "event", "payload": {"kind": "worker_ready"}}}]},
+                {"broker": {"type": "event", "payload": {"kind": "worker_error", "error": {"code": "invalid_frame"}}}},
             ]),
         );
         let list = fixture("b", json!([{"client": {"type": "list_agents"}}]));
