@@ -1,13 +1,15 @@
 //! Process start to `hello_ack`: spawn a broker, write `hello`, time until its `hello_ack` line
-//! (log lines on stdout are skipped), then end it.
+//! (log lines on stdout are skipped), then end it. The clock starts at the spawn: the scratch
+//! directory (the broker's `HOME`, `TMPDIR` and working directory) is made before.
 
 use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
 
 use super::BenchError;
-use crate::runner::process::{GroupChild, WorkDir};
 
 const HELLO: &str = "{\"v\":1,\"type\":\"hello\",\"request_id\":\"req_1\",\"payload\":{\"client_name\":\"bench\",\"client_version\":\"0.1.0\"}}\n";
 
@@ -21,20 +23,32 @@ pub async fn to_hello_ack(
     env: &[(String, String)],
     runs: usize,
 ) -> Result<Vec<Duration>, BenchError> {
+    let scratch = tempfile::Builder::new().prefix("relay-bench-").tempdir()?;
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
-        samples.push(once(program, args, env).await?);
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .current_dir(scratch.path())
+            .env("HOME", scratch.path())
+            .env("TMPDIR", scratch.path())
+            .envs(env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        samples.push(once(program, &mut command).await?);
     }
     Ok(samples)
 }
 
-async fn once(
-    program: &Path,
-    args: &[String],
-    env: &[(String, String)],
-) -> Result<Duration, BenchError> {
+async fn once(program: &Path, command: &mut Command) -> Result<Duration, BenchError> {
     let started = Instant::now();
-    let (mut child, mut stdin, stdout) = GroupChild::spawn(program, args, env, WorkDir::Scratch)?;
+    let mut child = command.spawn()?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(BenchError::Setup("the broker's stdio is not piped".to_owned()));
+    };
     stdin.write_all(HELLO.as_bytes()).await?;
     stdin.flush().await?;
     let mut lines = BufReader::new(stdout).lines();
@@ -49,16 +63,21 @@ async fn once(
     .await;
     // Stdin EOF ends a 3.x broker and mock-broker alike; the group is killed in any case.
     drop(stdin);
-    let _ = child
-        .wait_exit(tokio::time::Instant::now() + Duration::from_secs(3))
-        .await;
-    child.kill_group();
+    let exited = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
+    if exited.is_err() {
+        if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = child.wait().await;
+    }
     match acked {
         Ok(Ok(Some(elapsed))) => Ok(elapsed),
         Ok(Ok(None)) => Err(BenchError::Run(format!(
-            "{} ended without a hello_ack: {}",
-            program.display(),
-            child.stderr_tail().join(" | ")
+            "{} ended without a hello_ack",
+            program.display()
         ))),
         Ok(Err(error)) => Err(error.into()),
         Err(_) => Err(BenchError::Run(format!(
