@@ -316,5 +316,132 @@ pub fn markdown(report: &BenchReport, machine: &str, command: &str, date: &str) 
             target.verdict()
         );
     }
+    let _ = write!(out, "{}", speedup_bounds(report));
     out
+}
+
+/// What the "faster than an SDK" targets would take, against the floor every client pays: a client
+/// `bound` times faster than an SDK needs a round trip of the SDK's divided by `bound`.
+fn speedup_bounds(report: &BenchReport) -> String {
+    let Some(floor) = percentile(&report.floors.round_trip, 0.5) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for (client, bound) in report.clients.iter().skip(1).zip([5.0, 10.0]) {
+        let Some(sdk) = p50(&client.round_trip) else {
+            continue;
+        };
+        let needed = sdk.as_secs_f64() / bound;
+        let _ = writeln!(
+            out,
+            "\n{bound}× faster than {} (p50 {:.1} µs) means a round trip of {:.1} µs, {:.2}× the `cat` echo floor ({:.1} µs) that a round trip through a child process costs any client.",
+            client.name,
+            micros(sdk),
+            needed * 1e6,
+            needed / floor.as_secs_f64(),
+            micros(floor)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::memory::MemoryFigures;
+    use crate::bench::{Floors, Ingest};
+
+    fn micros(n: u64) -> Vec<Duration> {
+        vec![Duration::from_micros(n); 5]
+    }
+
+    fn client(name: &str, round_trip_us: u64) -> ClientFigures {
+        ClientFigures {
+            name: name.to_owned(),
+            round_trip: Ok(micros(round_trip_us)),
+            pipelined: Ok(1000.0),
+            ingest: Ok(Ingest {
+                events: 100,
+                seen_at_response: 100,
+                seen_total: 100,
+                seconds: 0.001,
+            }),
+        }
+    }
+
+    fn report() -> BenchReport {
+        let memory = |peak_rss_kib| {
+            Ok(MemoryFigures {
+                events: 10,
+                requests: 1,
+                seen: 10,
+                peak_rss_kib,
+            })
+        };
+        BenchReport {
+            round_trips: 5,
+            pipelined: 5,
+            events: 100,
+            floors: Floors {
+                round_trip: micros(10),
+                pipelined: Ok(2000.0),
+                parse_only: 250_000.0,
+            },
+            clients: vec![
+                client("relay-client", 14),
+                client("ts", 50),
+                client("py", 100),
+            ],
+            mock_startup: Ok(vec![Duration::from_millis(1); 3]),
+            broker_version: "3.2.5".to_owned(),
+            broker_startup: Ok(vec![Duration::from_millis(8); 3]),
+            corpus: Err(BenchError::Setup("skipped".to_owned())),
+            memory: vec![memory(1000), memory(1100)],
+        }
+    }
+
+    #[test]
+    fn targets_are_judged_from_the_figures() {
+        let verdicts: Vec<(String, &str)> = targets(&report())
+            .iter()
+            .map(|target| (target.what.clone(), target.verdict()))
+            .collect();
+        let verdict = |prefix: &str| {
+            verdicts
+                .iter()
+                .find(|(what, _)| what.starts_with(prefix))
+                .map(|(_, verdict)| *verdict)
+        };
+        assert_eq!(verdict("relay-client round trip p50"), Some("met")); // 1.4x
+        assert_eq!(
+            verdict("relay-client round trip ≥ 5× faster than ts"),
+            Some("MISSED")
+        ); // 3.6x
+        assert_eq!(
+            verdict("relay-client round trip ≥ 10× faster than py"),
+            Some("MISSED")
+        ); // 7.1x
+        assert_eq!(verdict("relay-client ingest"), Some("MISSED")); // 100k/s of 250k: 0.4x
+        assert_eq!(verdict("mock-broker start-up"), Some("met")); // 0.125x
+        assert_eq!(verdict("relay-client memory flat"), Some("met")); // 1.1x
+    }
+
+    #[test]
+    fn the_markdown_says_what_an_sdk_speed_target_would_take() {
+        let text = markdown(
+            &report(),
+            "a machine",
+            "relay-conformance bench",
+            "2026-11-24",
+        );
+        assert!(
+            text.contains("| relay-client | p50 14.0 µs, p99 14.0 µs | 1.40× | 1.00× |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("5× faster than ts (p50 50.0 µs) means a round trip of 10.0 µs, 1.00× the `cat` echo floor (10.0 µs)"),
+            "{text}"
+        );
+        assert!(text.contains("Not measured: skipped"), "{text}");
+    }
 }

@@ -47,7 +47,9 @@ async fn once(program: &Path, command: &mut Command) -> Result<Duration, BenchEr
     let started = Instant::now();
     let mut child = command.spawn()?;
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(BenchError::Setup("the broker's stdio is not piped".to_owned()));
+        return Err(BenchError::Setup(
+            "the broker's stdio is not piped".to_owned(),
+        ));
     };
     stdin.write_all(HELLO.as_bytes()).await?;
     stdin.flush().await?;
