@@ -594,6 +594,29 @@ pub enum RelaycastAction {
     InjectDm(InjectedDm),
     /// A message from `from` in a channel, pushed to the broker as `message.created`.
     InjectChannelMessage(InjectedChannelMessage),
+    /// From now on, the broker's requests matching `method` and `path` fail with `status`.
+    Fault(RelaycastFault),
+}
+
+/// A Relaycast API failure, for the broker under test's requests only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelaycastFault {
+    /// The HTTP method (`*` for any).
+    pub method: String,
+    /// A glob over the request path (`*` within a segment, `**` across), e.g. `/v1/agents/spawn`.
+    pub path: String,
+    /// The status to answer with (200-599).
+    pub status: u16,
+    /// How many requests fail; every matching request when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// The error code in the answer (derived from the status when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The error message in the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A direct message arriving through Relaycast.

@@ -34,6 +34,11 @@ pub struct Fault {
     /// Error message in the envelope; by default says the fault was injected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Only requests bearing this credential (a workspace key `rk_...` or an agent token `at_...`)
+    /// match; `None` for requests of every workspace. Scopes a rule to one broker when several share
+    /// the stand-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 impl Fault {
@@ -46,7 +51,15 @@ impl Fault {
             count: None,
             code: None,
             message: None,
+            credential: None,
         }
+    }
+
+    /// Limits the rule to requests bearing `credential`.
+    #[must_use]
+    pub fn for_credential(mut self, credential: impl Into<String>) -> Self {
+        self.credential = Some(credential.into());
+        self
     }
 
     /// Limits the rule to the next `count` matching requests.
@@ -126,10 +139,16 @@ impl FaultRule {
         self.info.clone()
     }
 
-    fn matches(&self, method: &Method, path: &str) -> bool {
+    fn matches(&self, method: &Method, path: &str, credential: Option<&str>) -> bool {
         self.info.remaining != Some(0)
             && self.method.as_ref().is_none_or(|m| m == method)
             && self.matcher.is_match(path)
+            && self
+                .info
+                .fault
+                .credential
+                .as_deref()
+                .is_none_or(|wanted| Some(wanted) == credential)
     }
 
     fn response(&self) -> Response {
@@ -163,8 +182,11 @@ pub(crate) fn take(
     rules: &mut [FaultRule],
     method: &Method,
     path: &str,
+    credential: Option<&str>,
 ) -> Option<(u64, Response)> {
-    let rule = rules.iter_mut().find(|r| r.matches(method, path))?;
+    let rule = rules
+        .iter_mut()
+        .find(|r| r.matches(method, path, credential))?;
     rule.info.hits += 1;
     if let Some(n) = rule.info.remaining.as_mut() {
         *n = n.saturating_sub(1);
@@ -198,13 +220,38 @@ mod tests {
             FaultRule::compile(1, Fault::new("post", "/v1/channels/*/join", 500).times(1))
                 .expect("rule"),
         ];
-        assert!(take(&mut rules, &Method::GET, "/v1/channels/general/join").is_none());
-        assert!(take(&mut rules, &Method::POST, "/v1/channels/a/b/join").is_none());
-        let (id, resp) = take(&mut rules, &Method::POST, "/v1/channels/general/join").expect("hit");
+        assert!(take(&mut rules, &Method::GET, "/v1/channels/general/join", None).is_none());
+        assert!(take(&mut rules, &Method::POST, "/v1/channels/a/b/join", None).is_none());
+        let (id, resp) =
+            take(&mut rules, &Method::POST, "/v1/channels/general/join", None).expect("hit");
         assert_eq!((id, resp.status().as_u16()), (1, 500));
-        assert!(take(&mut rules, &Method::POST, "/v1/channels/general/join").is_none());
+        assert!(take(&mut rules, &Method::POST, "/v1/channels/general/join", None).is_none());
         assert_eq!(rules[0].info().hits, 1);
         assert_eq!(rules[0].info().remaining, Some(0));
+    }
+
+    #[test]
+    fn a_rule_for_a_credential_matches_only_its_requests() {
+        let rule = Fault::new("POST", "/v1/agents/spawn", 403).for_credential("rk_live_a");
+        let mut rules = vec![FaultRule::compile(1, rule).expect("rule")];
+        assert!(take(&mut rules, &Method::POST, "/v1/agents/spawn", None).is_none());
+        assert!(
+            take(
+                &mut rules,
+                &Method::POST,
+                "/v1/agents/spawn",
+                Some("rk_live_b")
+            )
+            .is_none()
+        );
+        let (_, resp) = take(
+            &mut rules,
+            &Method::POST,
+            "/v1/agents/spawn",
+            Some("rk_live_a"),
+        )
+        .expect("hit");
+        assert_eq!(resp.status().as_u16(), 403);
     }
 
     #[test]

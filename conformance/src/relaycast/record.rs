@@ -152,6 +152,12 @@ pub(crate) async fn middleware(
     let method = request.method().clone();
     let query = request.uri().query().map(str::to_owned);
     let auth = auth_kind(request.headers(), &path, query.as_deref());
+    let credential = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_owned);
     let (parts, body) = request.into_parts();
     let (bytes, too_large) = match to_bytes(body, BODY_LIMIT).await {
         Ok(bytes) => (bytes, false),
@@ -168,7 +174,8 @@ pub(crate) async fn middleware(
         status: 0,
         fault: None,
     };
-    let faulted = shared.with(|inner| faults::take(&mut inner.faults, &method, &path));
+    let faulted =
+        shared.with(|inner| faults::take(&mut inner.faults, &method, &path, credential.as_deref()));
     let response = if let Some((rule, response)) = faulted {
         record.fault = Some(rule);
         response

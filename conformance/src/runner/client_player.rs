@@ -14,13 +14,15 @@ use std::time::Duration;
 
 use relay_fixture::verdict::{Failure, MismatchReport};
 use relay_fixture::wire::{describe_line, encode_frame, frame_value, is_event};
-use relay_fixture::{Bindings, EventPolicy, Fixture, Pattern, RelaycastAction, Step, StepAction};
+use relay_fixture::{
+    Bindings, EventPolicy, Fixture, Pattern, RelaycastAction, RelaycastFault, Step, StepAction,
+};
 use relay_protocol::Line;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use super::process::{BrokerProcess, Received};
-use crate::relaycast::{InjectChannelMessage, InjectDm, StandIn};
+use crate::relaycast::{Fault, InjectChannelMessage, InjectDm, StandIn};
 
 /// Plays one fixture's client side; see the [module docs](self).
 pub struct ClientPlayer<'a> {
@@ -202,6 +204,9 @@ impl<'a> ClientPlayer<'a> {
         let Some(relaycast) = self.relaycast else {
             return Ok(());
         };
+        if let RelaycastAction::Fault(fault) = action {
+            return self.add_fault(relaycast, fault);
+        }
         let workspace_id = match &self.workspace_key {
             Some(key) => relaycast.workspace_of_key(key),
             None => None,
@@ -226,6 +231,7 @@ impl<'a> ClientPlayer<'a> {
                     text: message.text.clone(),
                 })
             }
+            RelaycastAction::Fault(_) => return Ok(()),
         };
         match injected {
             Ok(injected) if injected.delivered > 0 => Ok(()),
@@ -236,6 +242,22 @@ impl<'a> ClientPlayer<'a> {
                 "the stand-in Relaycast refused: {error}"
             ))),
         }
+    }
+
+    /// Makes the stand-in fail this broker's matching requests (those bearing its workspace key).
+    fn add_fault(&self, relaycast: &StandIn, fault: &RelaycastFault) -> Result<(), Failure> {
+        let Some(key) = &self.workspace_key else {
+            return Err(Failure::new(
+                "no Relaycast workspace for this broker: its hello_ack gave no workspace key",
+            ));
+        };
+        let mut rule = Fault::new(&fault.method, &fault.path, fault.status).for_credential(key);
+        rule.count = fault.count;
+        rule.code.clone_from(&fault.code);
+        rule.message.clone_from(&fault.message);
+        relaycast.add_fault(rule).map(|_| ()).map_err(|error| {
+            Failure::new(format!("the stand-in Relaycast refused the fault: {error}"))
+        })
     }
 
     /// Remembers the workspace key of a `hello_ack`.
