@@ -628,7 +628,10 @@ mod tests {
         let mut checked = 0;
         for entry in std::fs::read_dir(data).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            for line in text.lines().filter(|line| line.contains("\"type\":\"event\"")) {
+            for line in text
+                .lines()
+                .filter(|line| line.contains("\"type\":\"event\""))
+            {
                 let Ok(frame) = serde_json::from_str::<RawFrame<'_>>(line) else {
                     continue;
                 };
