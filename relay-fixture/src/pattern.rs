@@ -21,7 +21,7 @@
 //! pattern and the bindings: a player can only send what a pattern determines (a literal, a `$var`, a
 //! `$value`, ...). The same transcript is thus played from either side.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 
 use regex::Regex;
@@ -29,8 +29,9 @@ use serde_json::{Map, Value};
 
 use crate::errors::{Mismatch, PatternError};
 
-/// Values bound by `$bind`, by name.
-pub type Bindings = BTreeMap<String, Value>;
+/// Values bound by `$bind`, by name. A hash map: a long transcript binds thousands of names (a
+/// request id each), and every step looks names up.
+pub type Bindings = HashMap<String, Value>;
 
 /// A JSON type name for `$type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,13 +36,26 @@ pub struct Verdict {
     pub failure: Option<Failure>,
     /// The names the transcript bound (`$bind`) and what they were bound to, when the play ended:
     /// an SDK adapter's outcomes are matched with them.
-    #[serde(default, skip_serializing_if = "Bindings::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Bindings::is_empty",
+        serialize_with = "sorted"
+    )]
     pub bindings: Bindings,
     /// The arguments the player was started with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub argv: Vec<String>,
     /// Milliseconds from start to verdict.
     pub elapsed_ms: u64,
+}
+
+/// Writes bindings in name order, so that reports are the same from run to run.
+fn sorted<S: serde::Serializer>(bindings: &Bindings, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(
+        bindings
+            .iter()
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    )
 }
 
 /// Where and how a fixture failed.
