@@ -172,7 +172,7 @@ pub fn markdown(report: &BenchReport, machine: &str, command: &str, date: &str) 
     );
     let _ = writeln!(
         out,
-        "Every client talks to the same mock-broker release build playing the same fixtures: {} `list_agents` round trips one at a time, {} pipelined, and one request answered after a flood of {} `worker_stream` events. The floors are measured in the same run: a round trip through `cat` (a line written to a child process, read back and typed; it takes turns with relay-client's, 100 each, so both see the same machine), the same pipelined, and framing and typing the flood from memory. Ratios are to the floor, and between clients.\n",
+        "Every client talks to the same mock-broker release build playing the same fixtures: {} `list_agents` round trips one at a time, {} pipelined, and one request answered after a flood of {} `worker_stream` events. The floors are measured in the same run: a round trip through `cat` (a line written to a child process, read back and typed; it takes turns with relay-client's, 100 each, so both see the same machine), the same pipelined, and framing and typing the flood from memory. Ratios are to the floor, and between clients. The other SDKs run in their own processes, after relay-client's turns: their ratios assume the machine did not change in between, and on a virtual machine whose idle CPUs take tens of microseconds to wake, the floor itself moves from run to run, so compare their rows over several runs.\n",
         report.round_trips, report.pipelined, report.events
     );
     let floor = percentile(&report.floors.round_trip, 0.5);
