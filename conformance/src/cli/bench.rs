@@ -57,20 +57,8 @@ const DRIVERS: &[(&str, &str)] = &[
 /// Measures and reports.
 pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let here = std::env::current_exe().context("cannot find this program's path")?;
-    let mock_broker = args
-        .mock_broker
-        .clone()
-        .unwrap_or_else(|| here.with_file_name("mock-broker"));
-    let mock_broker = std::fs::canonicalize(&mock_broker)
-        .with_context(|| format!("no mock-broker at {}", mock_broker.display()))?;
-    let cache_env: Vec<(String, String)> = relay_client::install::default_cache_root()
-        .map(|root| {
-            vec![(
-                relay_client::install::CACHE_ENV.to_owned(),
-                root.display().to_string(),
-            )]
-        })
-        .unwrap_or_default();
+    let mock_broker = super::mock_broker_path(args.mock_broker.as_deref())?;
+    let cache_env = super::sdk_cache_env();
     let drivers = if args.no_sdks {
         Vec::new()
     } else {

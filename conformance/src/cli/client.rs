@@ -48,32 +48,14 @@ pub fn target(args: &ClientArgs) -> anyhow::Result<ClientTarget> {
     let adapter = match (&args.adapter, args.relay_client) {
         (Some(command), false) => Adapter::parse(command)?,
         (None, true) => Adapter {
-            program: here.clone(),
+            program: here,
             args: vec!["adapter".to_owned(), "relay-client".to_owned()],
         },
         _ => bail!("give one of --adapter and --relay-client"),
     };
-    let mock_broker = match &args.mock_broker {
-        Some(path) => path.clone(),
-        None => here.with_file_name("mock-broker"),
-    };
-    let mock_broker = std::fs::canonicalize(&mock_broker).with_context(|| {
-        format!(
-            "no mock-broker executable at {} (build it with `cargo build -p mock-broker`, or give --mock-broker)",
-            mock_broker.display()
-        )
-    })?;
-    // Adapters run with a scratch HOME: tell them where the SDKs are cached.
-    let mut env = Vec::new();
-    if let Ok(cache) = relay_client::install::default_cache_root() {
-        env.push((
-            relay_client::install::CACHE_ENV.to_owned(),
-            cache.display().to_string(),
-        ));
-    }
     Ok(ClientTarget {
         adapter,
-        mock_broker,
-        env,
+        mock_broker: super::mock_broker_path(args.mock_broker.as_deref())?,
+        env: super::sdk_cache_env(),
     })
 }

@@ -161,16 +161,7 @@ struct Plan {
 /// such and does not change the exit code.
 pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
     let here = std::env::current_exe().context("cannot find this program's path")?;
-    let mock_broker = args
-        .mock_broker
-        .clone()
-        .unwrap_or_else(|| here.with_file_name("mock-broker"));
-    let mock_broker = std::fs::canonicalize(&mock_broker).with_context(|| {
-        format!(
-            "no mock-broker executable at {} (build it with `cargo build -p mock-broker`, or give --mock-broker)",
-            mock_broker.display()
-        )
-    })?;
+    let mock_broker = super::mock_broker_path(args.mock_broker.as_deref())?;
     let redactor = Redactor::new();
     let mut fixtures = corpus_info(&args)?;
     for fixture in &mut fixtures {
@@ -396,7 +387,7 @@ async fn run_plan(args: &MatrixArgs, plan: &Plan, mock_broker: &Path) -> anyhow:
             let target = ClientTarget {
                 adapter: adapter.clone(),
                 mock_broker: mock_broker.to_owned(),
-                env: cache_env(),
+                env: super::sdk_cache_env(),
             };
             corpus
                 .run_report(plan.name.clone(), move |file: PathBuf, fixture| {
@@ -419,18 +410,6 @@ fn drop_tails_of_passes(report: &mut RunReport) {
             result.stderr_tail.clear();
         }
     }
-}
-
-/// Adapters run with a scratch HOME: tell them where the SDKs are cached.
-fn cache_env() -> Vec<(String, String)> {
-    relay_client::install::default_cache_root()
-        .map(|cache| {
-            vec![(
-                relay_client::install::CACHE_ENV.to_owned(),
-                cache.display().to_string(),
-            )]
-        })
-        .unwrap_or_default()
 }
 
 /// The command line, as it would be typed (the program by its name, not its path).

@@ -69,7 +69,7 @@ where
 impl FixtureResult {
     /// The result of a fixture that does not load.
     pub fn not_loaded(file: &Path, error: &LoadError) -> Self {
-        let mut result = Self::skipped(file, None, 0);
+        let mut result = Self::blank(file);
         result.status = Status::Error;
         result.failure = Some(Failure::new(format!("the fixture does not load: {error}")));
         result
@@ -77,22 +77,24 @@ impl FixtureResult {
 
     /// A result to fill in for `fixture`: skipped, until the run says otherwise.
     pub fn pending(file: &Path, fixture: &Fixture) -> Self {
-        let mut result = Self::skipped(file, Some(fixture), fixture.transcript.len());
+        let mut result = Self::blank(file);
         result.id.clone_from(&fixture.id);
         result.level = Some(fixture.level);
+        result.steps_total = fixture.transcript.len();
         result
     }
 
-    fn skipped(file: &Path, fixture: Option<&Fixture>, steps_total: usize) -> Self {
+    /// A skipped result named after `file`, with nothing known of its fixture.
+    fn blank(file: &Path) -> Self {
         Self {
             id: file.display().to_string(),
             file: file.to_owned(),
-            level: fixture.map(|fixture| fixture.level),
+            level: None,
             status: Status::Skip,
             expectation: Expectation::AsIs,
             failure: None,
             steps_completed: 0,
-            steps_total,
+            steps_total: 0,
             duration: Duration::ZERO,
             sent_tail: Vec::new(),
             received_tail: Vec::new(),
