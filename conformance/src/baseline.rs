@@ -4,12 +4,15 @@
 //!
 //! ```json
 //! { "implementation": "agent-relay-broker 3.2.5",
-//!   "known_failures": [ { "fixture": "errors/null-id-names-request", "reason": "invalid_request errors carry request_id null" } ] }
+//!   "known_failures": [ { "fixture": "errors/null-id-names-request", "reason": "invalid_request errors carry request_id null" } ],
+//!   "known_flaky": [ { "fixture": "lifecycle/sigint-*", "reason": "SIGINT is lost while a request is handled" } ] }
 //! ```
 //!
-//! `fixture` is an id or a glob over ids. A listed fixture that fails or errors is *known* and does
-//! not fail the run; an unlisted one does; a listed fixture that now passes is *stale* and fails the
-//! run, so that the baseline only ever shrinks.
+//! `fixture` is an id or a glob over ids. A fixture listed under `known_failures` that fails or
+//! errors is *known* and does not fail the run; an unlisted one does; a listed fixture that now
+//! passes is *stale* and fails the run, so that the baseline only ever shrinks. A fixture listed
+//! under `known_flaky` fails now and then: a failure is *known*, a pass is a pass (neither is stale).
+//! Every entry carries its reason.
 
 use std::path::{Path, PathBuf};
 
@@ -28,23 +31,40 @@ pub struct BaselineFile {
     /// The known failures.
     #[serde(default)]
     pub known_failures: Vec<KnownFailure>,
+    /// The fixtures known to fail now and then (same shape: fixture and reason).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_flaky: Vec<KnownFailure>,
 }
 
-/// One known failure.
+/// One entry: a known failure, or a known flaky fixture.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownFailure {
     /// A fixture id, or a glob over ids.
     pub fixture: String,
-    /// Why the implementation fails it.
+    /// Why the implementation fails it (now and then, for a flaky one).
     pub reason: String,
+}
+
+/// Which list of the baseline an entry is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    KnownFailure,
+    KnownFlaky,
 }
 
 /// A loaded baseline.
 #[derive(Debug)]
 pub struct Baseline {
     file: PathBuf,
-    entries: Vec<(KnownFailure, GlobMatcher)>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    kind: EntryKind,
+    listed: KnownFailure,
+    matcher: GlobMatcher,
 }
 
 /// A baseline that cannot be used.
@@ -79,6 +99,8 @@ pub enum Expectation {
     Known(String),
     /// Passed although the baseline lists it (with the entry's reason).
     Stale(String),
+    /// Failed or errored, and the baseline lists it as flaky (with its reason).
+    KnownFlaky(String),
 }
 
 impl Baseline {
@@ -94,14 +116,25 @@ impl Baseline {
         };
         let parsed: BaselineFile =
             serde_json::from_str(&text).map_err(|error| invalid(error.to_string()))?;
-        let entries = parsed
+        let failures = parsed
             .known_failures
             .into_iter()
-            .map(|entry| {
-                let matcher = Glob::new(&entry.fixture)
-                    .map_err(|error| invalid(format!("`{}`: {error}", entry.fixture)))?
+            .map(|listed| (EntryKind::KnownFailure, listed));
+        let flaky = parsed
+            .known_flaky
+            .into_iter()
+            .map(|listed| (EntryKind::KnownFlaky, listed));
+        let entries = failures
+            .chain(flaky)
+            .map(|(kind, listed)| {
+                let matcher = Glob::new(&listed.fixture)
+                    .map_err(|error| invalid(format!("`{}`: {error}", listed.fixture)))?
                     .compile_matcher();
-                Ok((entry, matcher))
+                Ok(Entry {
+                    kind,
+                    listed,
+                    matcher,
+                })
             })
             .collect::<Result<_, BaselineError>>()?;
         Ok(Self {
@@ -115,17 +148,31 @@ impl Baseline {
         &self.file
     }
 
+    /// The entry for the fixture `id`, if any.
+    fn entry(&self, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|entry| entry.matcher.is_match(id))
+    }
+
+    /// Whether the baseline lists `id` as a known failure: its failures are expected, so there is
+    /// nothing to retry.
+    pub fn expects_failure(&self, id: &str) -> bool {
+        self.entry(id)
+            .is_some_and(|entry| entry.kind == EntryKind::KnownFailure)
+    }
+
     /// How `result` compares with this baseline.
     pub fn judge(&self, result: &FixtureResult) -> Expectation {
-        let entry = self
-            .entries
-            .iter()
-            .find(|(_, matcher)| matcher.is_match(&result.id))
-            .map(|(entry, _)| entry);
-        match (entry, result.status) {
-            (Some(entry), Status::Fail | Status::Error) => Expectation::Known(entry.reason.clone()),
-            (Some(entry), Status::Pass) => Expectation::Stale(entry.reason.clone()),
-            _ => Expectation::AsIs,
+        let Some(entry) = self.entry(&result.id) else {
+            return Expectation::AsIs;
+        };
+        let reason = entry.listed.reason.clone();
+        match (entry.kind, result.status) {
+            (EntryKind::KnownFailure, Status::Fail | Status::Error) => Expectation::Known(reason),
+            (EntryKind::KnownFailure, Status::Pass) => Expectation::Stale(reason),
+            (EntryKind::KnownFlaky, Status::Fail | Status::Error) => {
+                Expectation::KnownFlaky(reason)
+            }
+            (_, Status::Skip) | (EntryKind::KnownFlaky, Status::Pass) => Expectation::AsIs,
         }
     }
 
@@ -133,8 +180,8 @@ impl Baseline {
     pub fn unused_entries<'a>(&'a self, ids: &[&str]) -> Vec<&'a str> {
         self.entries
             .iter()
-            .filter(|(_, matcher)| !ids.iter().any(|id| matcher.is_match(id)))
-            .map(|(entry, _)| entry.fixture.as_str())
+            .filter(|entry| !ids.iter().any(|id| entry.matcher.is_match(id)))
+            .map(|entry| entry.listed.fixture.as_str())
             .collect()
     }
 }

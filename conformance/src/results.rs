@@ -68,17 +68,95 @@ pub struct FixtureResult {
     /// The last lines the broker wrote on stderr.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stderr_tail: Vec<String>,
+    /// The attempts before this one that failed or errored, oldest first (`--retries`): a result
+    /// that passed after any is *flaky*.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<FailedAttempt>,
+}
+
+/// An attempt at a fixture that failed or errored before it was run again.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedAttempt {
+    /// How it went: `fail` or `error`.
+    pub status: Status,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// How long it took.
+    #[serde(serialize_with = "millis")]
+    pub duration: Duration,
+}
+
+/// What a result means for the run: its status read against the baseline and its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Passed at the first attempt.
+    Pass,
+    /// Passed, but only after failed attempts (shown and counted, never a plain pass).
+    Flaky,
+    /// Failed, unexpectedly.
+    Fail,
+    /// Could not be run to a verdict, unexpectedly.
+    Error,
+    /// Did not apply.
+    Skip,
+    /// Failed or errored as the baseline says (a known failure, or a known flaky fixture).
+    Known,
+    /// Passed although the baseline lists it as a known failure.
+    Stale,
+}
+
+impl Verdict {
+    /// The word reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pass => "PASS",
+            Self::Flaky => "FLAKY",
+            Self::Fail => "FAIL",
+            Self::Error => "ERROR",
+            Self::Skip => "SKIP",
+            Self::Known => "KNOWN",
+            Self::Stale => "STALE",
+        }
+    }
+
+    /// Whether it fails the run: unexpected failures and errors, and stale baseline entries.
+    pub fn is_unexpected(self) -> bool {
+        matches!(self, Self::Fail | Self::Error | Self::Stale)
+    }
+}
+
+impl FixtureResult {
+    /// What this result means for the run.
+    pub fn verdict(&self) -> Verdict {
+        match (&self.expectation, self.status) {
+            (Expectation::Known(_) | Expectation::KnownFlaky(_), _) => Verdict::Known,
+            (Expectation::Stale(_), _) => Verdict::Stale,
+            (Expectation::AsIs, Status::Pass) if self.failed_attempts.is_empty() => Verdict::Pass,
+            (Expectation::AsIs, Status::Pass) => Verdict::Flaky,
+            (Expectation::AsIs, Status::Fail) => Verdict::Fail,
+            (Expectation::AsIs, Status::Error) => Verdict::Error,
+            (Expectation::AsIs, Status::Skip) => Verdict::Skip,
+        }
+    }
+
+    /// Whether it took more than one attempt.
+    pub fn was_retried(&self) -> bool {
+        !self.failed_attempts.is_empty()
+    }
 }
 
 fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Counts by status and expectation.
+/// Counts by verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
-    /// Passed.
+    /// Passed at the first attempt.
     pub passed: usize,
+    /// Passed only after failed attempts.
+    pub flaky: usize,
     /// Failed, unexpectedly.
     pub failed: usize,
     /// Errors, unexpectedly.
@@ -96,14 +174,16 @@ impl Summary {
     pub fn of(results: &[FixtureResult]) -> Self {
         let mut summary = Self::default();
         for result in results {
-            match (&result.expectation, result.status) {
-                (Expectation::Known(_), _) => summary.known += 1,
-                (Expectation::Stale(_), _) => summary.stale += 1,
-                (Expectation::AsIs, Status::Pass) => summary.passed += 1,
-                (Expectation::AsIs, Status::Fail) => summary.failed += 1,
-                (Expectation::AsIs, Status::Error) => summary.errors += 1,
-                (Expectation::AsIs, Status::Skip) => summary.skipped += 1,
-            }
+            let count = match result.verdict() {
+                Verdict::Pass => &mut summary.passed,
+                Verdict::Flaky => &mut summary.flaky,
+                Verdict::Fail => &mut summary.failed,
+                Verdict::Error => &mut summary.errors,
+                Verdict::Skip => &mut summary.skipped,
+                Verdict::Known => &mut summary.known,
+                Verdict::Stale => &mut summary.stale,
+            };
+            *count += 1;
         }
         summary
     }

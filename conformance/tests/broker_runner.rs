@@ -335,3 +335,164 @@ fn the_junit_report_of_wrong_fixtures() {
     let xml = time.replace_all(&xml, r#"time="[t]""#);
     insta::assert_snapshot!("junit_report", redact(&xml, dir.path()));
 }
+
+/// A broker that gets its first `failures` attempts wrong (it plays `wrong` then), and every later
+/// one right (`right`), counting its starts in `starts`.
+fn flaky_broker(dir: &Path, failures: u32) -> (PathBuf, PathBuf, PathBuf) {
+    let ok = |agents: serde_json::Value| {
+        serde_json::json!([
+            {"client": {"v": 1, "type": "list_agents", "request_id": {"$bind": "r", "$value": "req_1"}, "payload": {}}},
+            {"broker": {"v": 1, "type": "ok", "request_id": {"$var": "r"}, "payload": {"result": {"agents": agents}}}},
+            {"exit": {"code": 0}}
+        ])
+    };
+    let right = dir.join("right.json");
+    let wrong = dir.join("wrong.json");
+    std::fs::write(&right, fixture("right", ok(serde_json::json!([])))).unwrap();
+    std::fs::write(
+        &wrong,
+        fixture("wrong", ok(serde_json::json!([{"name": "w1"}]))),
+    )
+    .unwrap();
+    let starts = dir.join("starts");
+    let rest = format!(
+        "echo start >> '{starts}'\nif [ \"$(wc -l < '{starts}')\" -le {failures} ]; then truth='{wrong}'; else truth='{right}'; fi\nMOCK_BROKER_FIXTURE=\"$truth\" exec '{mock}' \"$@\"",
+        starts = starts.display(),
+        wrong = wrong.display(),
+        right = right.display(),
+        mock = mock_broker().display(),
+    );
+    let broker = broker_script(dir, "broker.sh", HELP_3X, INIT_HELP_3X, &rest);
+    let cases = dir.join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    std::fs::write(
+        cases.join("case.json"),
+        fixture("case", ok(serde_json::json!([]))),
+    )
+    .unwrap();
+    (broker, cases, starts)
+}
+
+fn run_broker(broker: &Path, cases: &Path, extra: &[&str]) -> std::process::Output {
+    Command::cargo_bin("relay-conformance")
+        .unwrap()
+        .args(["broker", "--binary"])
+        .arg(broker)
+        .arg("--fixtures")
+        .arg(cases)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn starts(file: &Path) -> usize {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+#[test]
+fn a_fixture_that_passes_only_on_retry_is_flaky_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, cases, started) = flaky_broker(dir.path(), 1);
+
+    // Without retries, the first attempt's failure is the verdict.
+    let output = run_broker(&broker, &cases, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL  MUST   case"), "{stdout}");
+
+    // With retries: run again, reported FLAKY with the failed attempt, counted apart; the run passes.
+    std::fs::remove_file(&started).unwrap();
+    let output = run_broker(&broker, &cases, &["--retries", "2"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert_eq!(starts(&started), 2, "one failed attempt, one pass");
+    assert!(stdout.contains("FLAKY MUST   case"), "{stdout}");
+    assert!(stdout.contains("attempt 1 of 2: FAIL"), "{stdout}");
+    assert!(stdout.contains("0 passed, 1 flaky"), "{stdout}");
+
+    // The JSON report keeps the failed attempt; JUnit shows it as a flaky failure of a success.
+    std::fs::remove_file(&started).unwrap();
+    let json = dir.path().join("report.json");
+    let output = run_broker(
+        &broker,
+        &cases,
+        &[
+            "--retries",
+            "1",
+            "--format",
+            "json",
+            "--output",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["results"][0]["status"], "pass");
+    assert_eq!(report["results"][0]["failed_attempts"][0]["status"], "fail");
+    assert_eq!(report["summary"]["flaky"], 1);
+    assert_eq!(report["summary"]["passed"], 0);
+    std::fs::remove_file(&started).unwrap();
+    let output = run_broker(&broker, &cases, &["--retries", "1", "--format", "junit"]);
+    let junit = String::from_utf8_lossy(&output.stdout);
+    assert!(junit.contains("<flakyFailure"), "{junit}");
+}
+
+#[test]
+fn retries_give_up_after_the_last_attempt_and_skip_known_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, cases, started) = flaky_broker(dir.path(), 10);
+    let output = run_broker(&broker, &cases, &["--retries", "2"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert_eq!(starts(&started), 3, "the first attempt and two retries");
+    assert!(stdout.contains("FAIL  MUST   case"), "{stdout}");
+
+    // A known failure is expected to fail: it is not run again.
+    let baseline = dir.path().join("baseline.json");
+    std::fs::write(
+        &baseline,
+        r#"{"known_failures": [{"fixture": "case", "reason": "lists an agent"}]}"#,
+    )
+    .unwrap();
+    std::fs::remove_file(&started).unwrap();
+    let output = run_broker(
+        &broker,
+        &cases,
+        &["--retries", "2", "--baseline", baseline.to_str().unwrap()],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert_eq!(starts(&started), 1);
+    assert!(stdout.contains("KNOWN MUST   case"), "{stdout}");
+}
+
+#[test]
+fn a_known_flaky_fixture_may_fail_or_pass_but_never_goes_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, cases, started) = flaky_broker(dir.path(), 1);
+    let baseline = dir.path().join("baseline.json");
+    std::fs::write(
+        &baseline,
+        r#"{"known_flaky": [{"fixture": "case", "reason": "the broker races its exit"}]}"#,
+    )
+    .unwrap();
+    let baseline = baseline.to_str().unwrap();
+    let output = run_broker(&broker, &cases, &["--baseline", baseline]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("KNOWN MUST   case"), "{stdout}");
+    assert!(
+        stdout.contains("known flaky: the broker races its exit"),
+        "{stdout}"
+    );
+    // Now it passes: a pass, not a stale entry.
+    let output = run_broker(&broker, &cases, &["--baseline", baseline]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("PASS  MUST   case"), "{stdout}");
+    assert_eq!(starts(&started), 2);
+}

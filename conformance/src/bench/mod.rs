@@ -373,9 +373,13 @@ async fn corpus_run(
         relaycast: Some(stand_in),
     };
     let started = Instant::now();
+    let settings = runner::RunSettings {
+        jobs: config.jobs,
+        retries: 0,
+    };
     let results = runner::run_all(
         fixtures,
-        config.jobs,
+        settings,
         None,
         move |file: PathBuf, fixture| {
             let target = target.clone();

@@ -106,14 +106,12 @@ pub async fn measure(
         )));
     }
     let last = output.lines().rev().find(|line| line.starts_with('{'));
-    let parsed: DriverOutput = last
-        .and_then(|line| serde_json::from_str(line).ok())
-        .ok_or_else(|| {
-            BenchError::Run(format!(
-                "the driver reported no figures; its stderr: {}",
-                child.stderr_tail().join(" | ")
-            ))
-        })?;
+    let Some(parsed) = last.and_then(|line| serde_json::from_str::<DriverOutput>(line).ok()) else {
+        return Err(BenchError::Run(format!(
+            "the driver reported no figures; its stderr: {}",
+            child.stderr_tail().await.join(" | ")
+        )));
+    };
     let mut figures = ClientFigures::new(format!(
         "{} {}{}",
         parsed.sdk,

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -26,6 +27,10 @@ pub struct CorpusArgs {
     /// How many fixtures run at once.
     #[arg(long, default_value_t = default_jobs())]
     pub jobs: usize,
+    /// Run a fixture that fails or errors unexpectedly again, up to N more times; one that then
+    /// passes is reported FLAKY (counted apart, never a plain pass; it does not fail the run).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub retries: u32,
     /// The report format (text is streamed as fixtures finish).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -102,14 +107,28 @@ impl CorpusArgs {
         if fixtures.is_empty() {
             bail!("no fixtures in {}", self.fixtures.display());
         }
-        let baseline = self.baseline.as_deref().map(Baseline::load).transpose()?;
+        let baseline = self
+            .baseline
+            .as_deref()
+            .map(Baseline::load)
+            .transpose()?
+            .map(Arc::new);
+        let settings = runner::RunSettings {
+            jobs: self.jobs.max(1),
+            retries: self.retries,
+        };
+        let retries = match settings.retries {
+            0 => String::new(),
+            1 => ", a failure retried once".to_owned(),
+            n => format!(", a failure retried up to {n} times"),
+        };
         eprintln!(
-            "relay-conformance: {} fixtures against {implementation}, {} at a time",
+            "relay-conformance: {} fixtures against {implementation}, {} at a time{retries}",
             fixtures.len(),
-            self.jobs.max(1)
+            settings.jobs,
         );
         let streaming_to_stdout = self.streams_to_stdout();
-        let results = runner::run_all(fixtures, self.jobs, baseline.as_ref(), run_one, |result| {
+        let results = runner::run_all(fixtures, settings, baseline.clone(), run_one, |result| {
             let line = report::text::fixture_line(result);
             if streaming_to_stdout {
                 let mut stdout = std::io::stdout().lock();

@@ -28,6 +28,9 @@ pub struct MatrixArgs {
     /// How many fixtures of one implementation run at once (implementations run one after another).
     #[arg(long, default_value_t = default_jobs())]
     jobs: usize,
+    /// Run a fixture that fails or errors unexpectedly again, up to N more times (see `broker`).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    retries: u32,
     /// Where to write `matrix.md`, `matrix.html` and `matrix.json`.
     #[arg(long, default_value = "docs/matrix", value_name = "DIR")]
     out_dir: PathBuf,
@@ -351,6 +354,7 @@ async fn run_plan(args: &MatrixArgs, plan: &Plan, mock_broker: &Path) -> anyhow:
         fixtures: args.fixtures.clone(),
         filter: args.filter.clone(),
         jobs: args.jobs,
+        retries: args.retries,
         // Not text: the per-fixture lines go to stderr, as progress.
         format: Format::Json,
         output: None,

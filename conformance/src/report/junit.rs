@@ -1,7 +1,7 @@
 //! The JUnit XML report: one test suite, one test case per fixture (named by id, with its level as
 //! the class name), failures and errors with the failing step and the last lines each way.
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use crate::baseline::Expectation;
 use crate::report::text;
@@ -13,9 +13,13 @@ pub fn render(run: &RunReport) -> String {
     for result in &run.results {
         let details = || text::fixture_line(result);
         let status = match (&result.expectation, result.status) {
-            (Expectation::Known(reason), _) => {
+            (Expectation::Known(reason) | Expectation::KnownFlaky(reason), _) => {
                 let mut status = TestCaseStatus::skipped();
-                status.set_message(format!("known failure: {reason}"));
+                let kind = match result.expectation {
+                    Expectation::KnownFlaky(_) => "known flaky",
+                    _ => "known failure",
+                };
+                status.set_message(format!("{kind}: {reason}"));
                 status.set_description(details());
                 status
             }
@@ -26,7 +30,22 @@ pub fn render(run: &RunReport) -> String {
                 ));
                 status
             }
-            (Expectation::AsIs, Status::Pass) => TestCaseStatus::success(),
+            (Expectation::AsIs, Status::Pass) => {
+                // A flaky pass: its failed attempts become <flakyFailure>/<flakyError>.
+                let mut status = TestCaseStatus::success();
+                status.add_reruns(result.failed_attempts.iter().map(|attempt| {
+                    let mut rerun = TestRerun::new(match attempt.status {
+                        Status::Error => NonSuccessKind::Error,
+                        _ => NonSuccessKind::Failure,
+                    });
+                    if let Some(failure) = &attempt.failure {
+                        rerun.set_message(failure.reason.clone());
+                    }
+                    rerun.set_time(attempt.duration);
+                    rerun
+                }));
+                status
+            }
             (Expectation::AsIs, Status::Skip) => {
                 let mut status = TestCaseStatus::skipped();
                 if let Some(failure) = &result.failure {

@@ -23,7 +23,7 @@ use relay_fixture::{Fixture, Level, Side};
 use serde::Serialize;
 
 use crate::baseline::Expectation;
-use crate::results::{FixtureResult, RunReport, Status, Summary};
+use crate::results::{FixtureResult, RunReport, Status, Summary, Verdict};
 
 /// Which end of the protocol an implementation plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -257,13 +257,13 @@ impl Compat {
     }
 }
 
-/// One side's result, seen from a cell: a stale entry still passed.
+/// One side's result, seen from a cell: a stale entry, or a flaky pass, still passed.
 fn side_verdict(result: &FixtureResult) -> Compat {
-    match (&result.expectation, result.status) {
-        (Expectation::Known(_), _) => Compat::Known,
-        (Expectation::Stale(_), _) | (Expectation::AsIs, Status::Pass) => Compat::Compatible,
-        (Expectation::AsIs, Status::Fail | Status::Error) => Compat::Incompatible,
-        (Expectation::AsIs, Status::Skip) => Compat::NotRun,
+    match result.verdict() {
+        Verdict::Known => Compat::Known,
+        Verdict::Pass | Verdict::Flaky | Verdict::Stale => Compat::Compatible,
+        Verdict::Fail | Verdict::Error => Compat::Incompatible,
+        Verdict::Skip => Compat::NotRun,
     }
 }
 
@@ -477,9 +477,7 @@ impl Matrix {
                     .results
                     .iter()
                     .filter(|result| {
-                        self.concerns(result, implementation)
-                            && !(result.status == Status::Pass
-                                && result.expectation == Expectation::AsIs)
+                        self.concerns(result, implementation) && result.verdict() != Verdict::Pass
                     })
                     .collect()
             })
@@ -487,24 +485,20 @@ impl Matrix {
     }
 }
 
-/// The word reports use for a result: its status, or `KNOWN` / `STALE` per the baseline.
+/// The word reports use for a result (see [`Verdict::label`]).
 fn label(result: &FixtureResult) -> &'static str {
-    match (&result.expectation, result.status) {
-        (Expectation::Known(_), _) => "KNOWN",
-        (Expectation::Stale(_), _) => "STALE",
-        (Expectation::AsIs, status) => status.label(),
-    }
+    result.verdict().label()
 }
 
 /// The CSS class of a result's label.
 fn label_class(result: &FixtureResult) -> &'static str {
-    match (&result.expectation, result.status) {
-        (Expectation::Known(_), _) => "known",
-        (Expectation::Stale(_), _) => "stale",
-        (Expectation::AsIs, Status::Pass) => "pass",
-        (Expectation::AsIs, Status::Fail) => "fail",
-        (Expectation::AsIs, Status::Error) => "error",
-        (Expectation::AsIs, Status::Skip) => "skip",
+    match result.verdict() {
+        Verdict::Known | Verdict::Flaky => "known",
+        Verdict::Stale => "stale",
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Error => "error",
+        Verdict::Skip => "skip",
     }
 }
 
@@ -514,6 +508,9 @@ fn explanation(result: &FixtureResult) -> String {
     match &result.expectation {
         Expectation::Known(reason) => {
             let _ = writeln!(out, "known failure: {reason}");
+        }
+        Expectation::KnownFlaky(reason) => {
+            let _ = writeln!(out, "known flaky: {reason}");
         }
         Expectation::Stale(reason) => {
             let _ = writeln!(
@@ -806,11 +803,7 @@ fn markdown_fixtures(out: &mut String, matrix: &Matrix) {
             let shown = match implementation.result(&fixture.id) {
                 _ if implementation.report().is_none() => "–".to_owned(),
                 _ if !fixture.concerns(implementation) => "·".to_owned(),
-                Some(result)
-                    if result.status == Status::Pass && result.expectation == Expectation::AsIs =>
-                {
-                    "PASS".to_owned()
-                }
+                Some(result) if result.verdict() == Verdict::Pass => "PASS".to_owned(),
                 Some(result) => format!("**{}**", label(result)),
                 None => "–".to_owned(),
             };
@@ -1186,11 +1179,7 @@ fn html_fixtures(out: &mut String, matrix: &Matrix) {
                 _ if !fixture.concerns(implementation) => {
                     "<span class=\"s na\">·</span>".to_owned()
                 }
-                Some(result)
-                    if result.status == Status::Pass && result.expectation == Expectation::AsIs =>
-                {
-                    html_label(result, None)
-                }
+                Some(result) if result.verdict() == Verdict::Pass => html_label(result, None),
                 Some(result) => format!(
                     "<a href=\"#{}\">{}</a>",
                     result_anchor(column, index),

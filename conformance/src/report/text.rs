@@ -10,11 +10,8 @@ pub fn fixture_line(result: &FixtureResult) -> String {
     let level = result
         .level
         .map_or_else(|| "-".to_owned(), |level| level.to_string());
-    let label = match (&result.expectation, result.status) {
-        (Expectation::Known(_), _) => "KNOWN",
-        (Expectation::Stale(_), _) => "STALE",
-        (Expectation::AsIs, status) => status.label(),
-    };
+    let verdict = result.verdict();
+    let label = verdict.label();
     let mut out = format!(
         "{label:<5} {level:<6} {} ({} ms)\n",
         result.id,
@@ -24,6 +21,9 @@ pub fn fixture_line(result: &FixtureResult) -> String {
         Expectation::Known(reason) => {
             let _ = writeln!(out, "        known failure: {reason}");
         }
+        Expectation::KnownFlaky(reason) => {
+            let _ = writeln!(out, "        known flaky: {reason}");
+        }
         Expectation::Stale(reason) => {
             let _ = writeln!(
                 out,
@@ -32,6 +32,7 @@ pub fn fixture_line(result: &FixtureResult) -> String {
         }
         Expectation::AsIs => {}
     }
+    attempts(&mut out, result);
     if let Some(failure) = &result.failure {
         for line in failure.to_string().lines() {
             let _ = writeln!(out, "        {line}");
@@ -43,6 +44,28 @@ pub fn fixture_line(result: &FixtureResult) -> String {
         }
     }
     out
+}
+
+/// The attempts that failed before the last one, each with its reason.
+fn attempts(out: &mut String, result: &FixtureResult) {
+    if !result.was_retried() {
+        return;
+    }
+    let total = result.failed_attempts.len() + 1;
+    for (number, attempt) in result.failed_attempts.iter().enumerate() {
+        let reason = attempt
+            .failure
+            .as_ref()
+            .map_or_else(String::new, |failure| failure.reason.clone());
+        let first_line = reason.lines().next().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "        attempt {} of {total}: {} ({} ms) {first_line}",
+            number + 1,
+            attempt.status.label(),
+            attempt.duration.as_millis()
+        );
+    }
 }
 
 fn tail(out: &mut String, name: &str, lines: &[String]) {
@@ -79,11 +102,19 @@ pub fn summary(run: &RunReport) -> String {
             );
         }
     }
+    if summary.flaky > 0 {
+        let _ = writeln!(
+            out,
+            "{} fixture(s) passed only when run again: flaky (see FLAKY above)",
+            summary.flaky
+        );
+    }
     let _ = writeln!(
         out,
-        "{}: {} passed, {} known failures, {} unexpected ({} failed, {} errors, {} stale), {} skipped",
+        "{}: {} passed, {} flaky, {} known failures, {} unexpected ({} failed, {} errors, {} stale), {} skipped",
         run.implementation,
         summary.passed,
+        summary.flaky,
         summary.known,
         summary.unexpected(),
         summary.failed,
@@ -94,7 +125,7 @@ pub fn summary(run: &RunReport) -> String {
     let _ = writeln!(
         out,
         "summary: {} passed, {} failed, {} skipped",
-        summary.passed,
+        summary.passed + summary.flaky,
         summary.unexpected(),
         summary.skipped + summary.known
     );

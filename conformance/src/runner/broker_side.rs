@@ -154,6 +154,6 @@ async fn run_one(file: &Path, fixture: &Fixture, target: &Target) -> FixtureResu
     broker.stop(STOP_GRACE).await;
     result.sent_tail = broker.sent_tail();
     result.received_tail = broker.received_tail();
-    result.stderr_tail = broker.stderr_tail();
+    result.stderr_tail = broker.stderr_tail().await;
     result.timed(started)
 }

@@ -163,7 +163,7 @@ impl ClientTarget {
         result.received_tail = tail.into();
         let exit = adapter.wait_exit(deadline).await;
         adapter.kill_group();
-        result.stderr_tail = adapter.stderr_tail();
+        result.stderr_tail = adapter.stderr_tail().await;
         let verdict = std::fs::read(&report_file)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Verdict>(&bytes).ok());

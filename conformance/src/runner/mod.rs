@@ -20,17 +20,28 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::baseline::{Baseline, Expectation};
-use crate::results::{FixtureResult, Status};
+use crate::results::{FailedAttempt, FixtureResult, Status};
 
 pub use broker_side::Target;
 pub use client_side::{Adapter, ClientTarget};
 
-/// Runs each loaded fixture with `run_one`, at most `jobs` at a time; each result is judged against
-/// `baseline` and handed to `on_result` as it completes; returns them in input order.
+/// How a corpus is run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings {
+    /// How many fixtures run at once (at least one).
+    pub jobs: usize,
+    /// How many times a fixture that fails or errors unexpectedly is run again; one that then
+    /// passes is flaky ([`Verdict::Flaky`](crate::results::Verdict::Flaky)).
+    pub retries: u32,
+}
+
+/// Runs each loaded fixture with `run_one`, `settings.jobs` at a time, again after an unexpected
+/// failure up to `settings.retries` times; each result is judged against `baseline` and handed to
+/// `on_result` as it completes; returns them in input order.
 pub async fn run_all<F, Fut>(
     fixtures: Vec<(PathBuf, Result<Fixture, LoadError>)>,
-    jobs: usize,
-    baseline: Option<&Baseline>,
+    settings: RunSettings,
+    baseline: Option<Arc<Baseline>>,
     run_one: F,
     mut on_result: impl FnMut(&FixtureResult),
 ) -> Vec<FixtureResult>
@@ -38,27 +49,53 @@ where
     F: Fn(PathBuf, Fixture) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = FixtureResult> + Send + 'static,
 {
-    let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let permits = Arc::new(Semaphore::new(settings.jobs.max(1)));
     let mut tasks = JoinSet::new();
     let count = fixtures.len();
     for (index, (file, loaded)) in fixtures.into_iter().enumerate() {
         let permits = Arc::clone(&permits);
         let run_one = run_one.clone();
+        let baseline = baseline.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let result = match loaded {
-                Ok(fixture) => run_one(file, fixture).await,
+            let mut result = match loaded {
+                Ok(fixture) => {
+                    let expects_failure = |id: &str| {
+                        baseline
+                            .as_deref()
+                            .is_some_and(|baseline| baseline.expects_failure(id))
+                    };
+                    let mut failed_attempts = Vec::new();
+                    loop {
+                        let result = run_one(file.clone(), fixture.clone()).await;
+                        let failed = matches!(result.status, Status::Fail | Status::Error);
+                        if !failed
+                            || failed_attempts.len() >= settings.retries as usize
+                            || expects_failure(&result.id)
+                        {
+                            break FixtureResult {
+                                failed_attempts,
+                                ..result
+                            };
+                        }
+                        failed_attempts.push(FailedAttempt {
+                            status: result.status,
+                            failure: result.failure,
+                            duration: result.duration,
+                        });
+                    }
+                }
                 Err(error) => FixtureResult::not_loaded(&file, &error),
             };
+            if let Some(baseline) = &baseline {
+                result.expectation = baseline.judge(&result);
+            }
             (index, result)
         });
     }
     let mut results: Vec<Option<FixtureResult>> = (0..count).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, mut result)) = joined {
-            if let Some(baseline) = baseline {
-                result.expectation = baseline.judge(&result);
-            }
+        if let Ok((index, result)) = joined {
             on_result(&result);
             results[index] = Some(result);
         }
@@ -99,6 +136,7 @@ impl FixtureResult {
             sent_tail: Vec::new(),
             received_tail: Vec::new(),
             stderr_tail: Vec::new(),
+            failed_attempts: Vec::new(),
         }
     }
 

@@ -15,8 +15,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use relay_fixture::{ExitStatus, Signal};
 use relay_protocol::Line;
-use relay_protocol::codec::LineCodec;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use relay_protocol::RawLine;
+use relay_protocol::codec::{LineCodec, RawLineCodec};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -72,6 +73,7 @@ pub struct GroupChild {
     child: Child,
     pid: Option<i32>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
     exit: Option<std::process::ExitStatus>,
     scratch: tempfile::TempDir,
 }
@@ -117,11 +119,18 @@ impl GroupChild {
         };
         let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
         let tail = Arc::clone(&stderr_tail);
-        tokio::spawn(async move {
-            let mut stderr = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = stderr.next_line().await {
+        let stderr_reader = tokio::spawn(async move {
+            // Bytes, not text: a line that is not UTF-8, or too long, must not stop the draining.
+            let mut stderr = FramedRead::new(stderr, RawLineCodec::new(MAX_STDERR_LINE));
+            while let Some(Ok(line)) = stderr.next().await {
+                let text = match line {
+                    RawLine::Complete(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    RawLine::Oversized { length } => {
+                        format!("(a stderr line of {length} bytes, not kept)")
+                    }
+                };
                 if let Ok(mut tail) = tail.lock() {
-                    push_bounded(&mut tail, line);
+                    push_bounded(&mut tail, text);
                 }
             }
         });
@@ -129,6 +138,7 @@ impl GroupChild {
             child,
             pid,
             stderr_tail,
+            stderr_reader: Some(stderr_reader),
             exit: None,
             scratch,
         };
@@ -166,14 +176,26 @@ impl GroupChild {
         }
     }
 
-    /// The last lines the process wrote to stderr.
-    pub fn stderr_tail(&self) -> Vec<String> {
+    /// The last lines the process wrote to stderr, read to its end: call it once the group is
+    /// gone (after [`kill_group`](Self::kill_group)), so that the last words are not lost to the
+    /// reader still catching up. A descendant that left the group may hold the pipe open; the
+    /// reader is given [`STDERR_DRAIN`] for the rest.
+    pub async fn stderr_tail(&mut self) -> Vec<String> {
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = tokio::time::timeout(STDERR_DRAIN, reader).await;
+        }
         self.stderr_tail
             .lock()
             .map(|tail| tail.iter().cloned().collect())
             .unwrap_or_default()
     }
 }
+
+/// The longest stderr line kept whole.
+const MAX_STDERR_LINE: usize = 64 * 1024;
+
+/// How long, once a process group is gone, the stderr reader may take to reach the pipe's end.
+const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
 impl Drop for GroupChild {
     fn drop(&mut self) {
@@ -268,9 +290,9 @@ impl BrokerProcess {
             .await;
     }
 
-    /// The last lines the broker wrote to stderr.
-    pub fn stderr_tail(&self) -> Vec<String> {
-        self.group.stderr_tail()
+    /// The last lines the broker wrote to stderr (see [`GroupChild::stderr_tail`]).
+    pub async fn stderr_tail(&mut self) -> Vec<String> {
+        self.group.stderr_tail().await
     }
 
     /// The last lines written to the broker.
