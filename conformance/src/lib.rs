@@ -1,7 +1,12 @@
-//! The relay-conformance library behind the `relay-conformance` CLI: the runner that plays fixtures
-//! as the client against a broker process, results and reports.
+//! The relay-conformance library behind the `relay-conformance` CLI.
 //!
-//! The CLI (`src/main.rs`) is a thin layer of argument parsing over these modules.
+//! The way of one fixture: [`corpus`] loads it (once) and selects it; [`run`] hands it to a
+//! [`target::Target`] (a broker binary, mock-broker, an SDK adapter), which plays it ([`play`] against
+//! a broker process, or through the adapter against mock-broker) to a [`results::FixtureResult`];
+//! [`run`] retries it if asked and judges it against the [`baseline`]; [`report`] renders the
+//! run, [`matrix`] many runs, and [`coverage`] what the corpus exercises.
+//!
+//! The CLI (`src/main.rs`, `src/cli/`) parses arguments, calls these modules and prints.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
@@ -9,8 +14,12 @@ pub mod adapter;
 pub mod baseline;
 pub mod bench;
 pub mod clock;
+pub mod corpus;
 pub mod coverage;
+pub mod play;
+pub mod process;
 pub mod relaycast;
 pub mod report;
 pub mod results;
-pub mod runner;
+pub mod run;
+pub mod target;

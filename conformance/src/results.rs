@@ -1,10 +1,10 @@
 //! What a run found: one result per fixture, and the summary.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use relay_fixture::Level;
 use relay_fixture::verdict::Failure;
+use relay_fixture::{Fixture, Level, LoadError};
 use serde::Serialize;
 
 use crate::baseline::Expectation;
@@ -143,6 +143,57 @@ impl FixtureResult {
     /// Whether it took more than one attempt.
     pub fn was_retried(&self) -> bool {
         !self.failed_attempts.is_empty()
+    }
+}
+
+impl FixtureResult {
+    /// The result of a fixture that does not load.
+    pub fn not_loaded(file: &Path, error: &LoadError) -> Self {
+        let mut result = Self::pending_file(file);
+        result.status = Status::Error;
+        result.failure = Some(Failure::new(format!("the fixture does not load: {error}")));
+        result
+    }
+
+    /// A result to fill in for `fixture`: skipped, until the run says otherwise.
+    pub fn pending(file: &Path, fixture: &Fixture) -> Self {
+        let mut result = Self::pending_file(file);
+        result.id.clone_from(&fixture.id);
+        result.level = Some(fixture.level);
+        result.steps_total = fixture.transcript.len();
+        result
+    }
+
+    /// A skipped result named after `file`, with nothing known of its fixture.
+    pub fn pending_file(file: &Path) -> Self {
+        Self {
+            id: file.display().to_string(),
+            file: file.to_owned(),
+            level: None,
+            status: Status::Skip,
+            expectation: Expectation::AsIs,
+            failure: None,
+            steps_completed: 0,
+            steps_total: 0,
+            duration: Duration::ZERO,
+            sent_tail: Vec::new(),
+            received_tail: Vec::new(),
+            stderr_tail: Vec::new(),
+            failed_attempts: Vec::new(),
+        }
+    }
+
+    /// Marks the result skipped, for `reason`.
+    pub fn skip(mut self, reason: impl Into<String>) -> Self {
+        self.status = Status::Skip;
+        self.failure = Some(Failure::new(reason));
+        self
+    }
+
+    /// Sets how long the fixture took, from `started`.
+    pub(crate) fn timed(mut self, started: Instant) -> Self {
+        self.duration = started.elapsed();
+        self
     }
 }
 

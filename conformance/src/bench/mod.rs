@@ -18,9 +18,11 @@ use std::time::{Duration, Instant};
 
 use relay_fixture::verdict::{Outcome, Verdict};
 
+use crate::corpus::Corpus;
 use crate::relaycast::StandIn;
 use crate::results::Summary;
-use crate::runner::{self, Adapter, Target};
+use crate::run::{self, RunSettings};
+use crate::target::{AdapterCommand, BrokerBinary};
 use memory::MemoryFigures;
 
 /// Something a benchmark could not measure.
@@ -72,7 +74,7 @@ pub struct Driver {
     /// How reports name it when it cannot say, e.g. `TypeScript SDK 3.2.5`.
     pub label: String,
     /// The command.
-    pub command: Adapter,
+    pub command: AdapterCommand,
     /// Variables added to its environment.
     pub env: Vec<(String, String)>,
 }
@@ -361,33 +363,23 @@ async fn corpus_run(
     program: PathBuf,
     stand_in: Arc<StandIn>,
 ) -> Result<CorpusRun, BenchError> {
-    let corpus = std::fs::canonicalize(&config.corpus)?;
-    let fixtures = relay_fixture::load_dir(&corpus)
+    let corpus = Corpus::load(&config.corpus)
         .map_err(|error| BenchError::Setup(format!("cannot read the corpus: {error}")))?;
-    let count = fixtures.len();
+    let count = corpus.entries().len();
     let version =
         semver::Version::parse(version).map_err(|error| BenchError::Setup(error.to_string()))?;
-    let target = Target::Broker {
+    let target = Arc::new(BrokerBinary {
+        name: format!("agent-relay-broker {version}"),
         program,
         version: Some(version),
-        relaycast: Some(stand_in),
-    };
+        relaycast: stand_in,
+    });
     let started = Instant::now();
-    let settings = runner::RunSettings {
+    let settings = RunSettings {
         jobs: config.jobs,
         retries: 0,
     };
-    let results = runner::run_all(
-        fixtures,
-        settings,
-        None,
-        move |file: PathBuf, fixture| {
-            let target = target.clone();
-            async move { target.run_one(&file, &fixture).await }
-        },
-        |_| {},
-    )
-    .await;
+    let results = run::run_all(corpus.entries(), target, settings, None, |_| {}).await;
     Ok(CorpusRun {
         fixtures: count,
         jobs: config.jobs,

@@ -10,8 +10,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BenchError, ClientFigures, Ingest, Workload, check_report};
-use crate::runner::Adapter;
-use crate::runner::process::{GroupChild, WorkDir};
+use crate::process::{GroupChild, WorkDir};
+use crate::target::AdapterCommand;
 
 /// How long a driver may take for all its runs.
 const DEADLINE: Duration = Duration::from_secs(600);
@@ -56,7 +56,7 @@ struct DriverIngest {
 
 /// Runs the driver `command` over `workload`'s fixtures with `mock`; its figures.
 pub async fn measure(
-    command: &Adapter,
+    command: &AdapterCommand,
     env: &[(String, String)],
     mock: &Path,
     workload: &Workload,
@@ -146,7 +146,7 @@ pub async fn measure(
 }
 
 /// A file-name-safe tag for a command.
-fn command_tag(command: &Adapter) -> String {
+fn command_tag(command: &AdapterCommand) -> String {
     command
         .args
         .iter()

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use conformance::bench::{self, BenchConfig, Driver, memory};
-use conformance::runner::Adapter;
+use conformance::target::AdapterCommand;
 
 use crate::EXIT_OK;
 
@@ -67,7 +67,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
             .map(|(label, command)| {
                 Ok(Driver {
                     label: (*label).to_owned(),
-                    command: Adapter::parse(command)?,
+                    command: AdapterCommand::parse(command)?,
                     env: cache_env.clone(),
                 })
             })

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use conformance::relaycast::StandIn;
-use conformance::runner::Target;
+use conformance::target::{BrokerBinary, MockBroker, Target};
 
 use super::corpus::CorpusArgs;
 
@@ -34,38 +34,22 @@ pub struct BrokerArgs {
     corpus: CorpusArgs,
 }
 
-/// Picks the broker to check from `args`.
-async fn target(args: &BrokerArgs) -> anyhow::Result<(Target, String, Option<Arc<StandIn>>)> {
-    broker_target(
-        args.version.as_deref(),
-        args.binary.as_deref(),
-        args.broker_version.as_deref(),
-        args.mock_broker.as_deref(),
-    )
-    .await
-}
-
 /// Picks the broker to check: installs a pinned `version`, or takes a `binary` (probed: it must be
 /// a stdio protocol v1 broker; `broker_version` is its version, if known), or `mock_broker`.
-/// Exactly one of `version`, `binary` and `mock_broker` is given. Returns the target, its name in
-/// reports, and the stand-in Relaycast a real broker needs (keep it alive for the run).
+/// Exactly one of `version`, `binary` and `mock_broker` is given.
 pub(crate) async fn broker_target(
     version: Option<&str>,
     binary: Option<&Path>,
     broker_version: Option<&str>,
     mock_broker: Option<&Path>,
-) -> anyhow::Result<(Target, String, Option<Arc<StandIn>>)> {
+) -> anyhow::Result<Arc<dyn Target>> {
     let absolute = |path: &Path, what: &str| {
         std::fs::canonicalize(path).with_context(|| format!("no such {what}: {}", path.display()))
     };
     let (program, version) = match (version, binary, mock_broker) {
         (None, None, Some(program)) => {
             let program = absolute(program, "mock-broker executable")?;
-            return Ok((
-                Target::MockBroker { program },
-                "mock-broker".to_owned(),
-                None,
-            ));
+            return Ok(Arc::new(MockBroker { program }));
         }
         (Some(version), None, None) => {
             eprintln!("relay-conformance: installing broker {version} (pinned, verified)...");
@@ -87,26 +71,27 @@ pub(crate) async fn broker_target(
                 .with_context(|| format!("`{version}` is not a version"))
         })
         .transpose()?;
-    let stand_in = Arc::new(StandIn::start(None).context("cannot start the stand-in Relaycast")?);
+    let relaycast = Arc::new(StandIn::start(None).context("cannot start the stand-in Relaycast")?);
     let name = match &version {
         Some(version) => format!("agent-relay-broker {version}"),
         None => info.program.display().to_string(),
     };
-    let target = Target::Broker {
+    Ok(Arc::new(BrokerBinary {
+        name,
         program,
         version,
-        relaycast: Some(Arc::clone(&stand_in)),
-    };
-    Ok((target, name, Some(stand_in)))
+        relaycast,
+    }))
 }
 
 /// Runs the fixtures and reports.
 pub async fn run(args: BrokerArgs) -> anyhow::Result<u8> {
-    let (target, implementation, _stand_in) = target(&args).await?;
-    args.corpus
-        .run(implementation, move |file: PathBuf, fixture| {
-            let target = target.clone();
-            async move { target.run_one(&file, &fixture).await }
-        })
-        .await
+    let target = broker_target(
+        args.version.as_deref(),
+        args.binary.as_deref(),
+        args.broker_version.as_deref(),
+        args.mock_broker.as_deref(),
+    )
+    .await?;
+    args.corpus.run(target).await
 }

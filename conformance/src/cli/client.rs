@@ -2,10 +2,11 @@
 //! with the SDK pointed at mock-broker.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use conformance::runner::{Adapter, ClientTarget};
+use conformance::target::{AdapterCommand, SdkAdapter};
 
 use super::corpus::CorpusArgs;
 
@@ -30,32 +31,32 @@ pub struct ClientArgs {
 /// Runs the fixtures and reports.
 pub async fn run(args: ClientArgs) -> anyhow::Result<u8> {
     let target = target(&args)?;
-    let implementation = match &args.adapter {
-        Some(command) => format!("adapter `{command}`"),
-        None => "relay-client".to_owned(),
-    };
-    args.corpus
-        .run(implementation, move |file: PathBuf, fixture| {
-            let target = target.clone();
-            async move { target.run_one(&file, &fixture).await }
-        })
-        .await
+    args.corpus.run(Arc::new(target)).await
 }
 
 /// The client to check: an adapter command, or relay-client's built-in one.
-pub fn target(args: &ClientArgs) -> anyhow::Result<ClientTarget> {
-    let here = std::env::current_exe().context("cannot find this program's path")?;
-    let adapter = match (&args.adapter, args.relay_client) {
-        (Some(command), false) => Adapter::parse(command)?,
-        (None, true) => Adapter {
-            program: here,
-            args: vec!["adapter".to_owned(), "relay-client".to_owned()],
-        },
+pub fn target(args: &ClientArgs) -> anyhow::Result<SdkAdapter> {
+    let (name, command) = match (&args.adapter, args.relay_client) {
+        (Some(command), false) => (
+            format!("adapter `{command}`"),
+            AdapterCommand::parse(command)?,
+        ),
+        (None, true) => ("relay-client".to_owned(), relay_client_adapter()?),
         _ => bail!("give one of --adapter and --relay-client"),
     };
-    Ok(ClientTarget {
-        adapter,
+    Ok(SdkAdapter {
+        name,
+        command,
         mock_broker: super::mock_broker_path(args.mock_broker.as_deref())?,
         env: super::sdk_cache_env(),
+    })
+}
+
+/// The command of relay-client's adapter, built into this program.
+pub fn relay_client_adapter() -> anyhow::Result<AdapterCommand> {
+    let here = std::env::current_exe().context("cannot find this program's path")?;
+    Ok(AdapterCommand {
+        program: here,
+        args: vec!["adapter".to_owned(), "relay-client".to_owned()],
     })
 }

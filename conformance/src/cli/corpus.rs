@@ -1,17 +1,17 @@
 //! What `broker` and `client` share: choosing fixtures, running them, and reporting.
 
-use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use conformance::baseline::Baseline;
+use conformance::corpus::Corpus;
 use conformance::report::{self, Format};
-use conformance::results::{FixtureResult, RunReport, Summary};
-use conformance::runner;
-use relay_fixture::Fixture;
+use conformance::results::RunReport;
+use conformance::run::{self, RunSettings};
+use conformance::target::Target;
 
 use crate::{EXIT_OK, EXIT_UNEXPECTED};
 
@@ -48,14 +48,10 @@ fn default_jobs() -> usize {
 }
 
 impl CorpusArgs {
-    /// Runs the chosen fixtures with `run_one` against `implementation` (its name in reports),
-    /// reports, and returns the exit code.
-    pub async fn run<F, Fut>(&self, implementation: String, run_one: F) -> anyhow::Result<u8>
-    where
-        F: Fn(PathBuf, Fixture) -> Fut + Clone + Send + 'static,
-        Fut: Future<Output = FixtureResult> + Send + 'static,
-    {
-        let run = self.run_report(implementation, run_one).await?;
+    /// Runs the chosen fixtures against `target`, reports, and returns the exit code.
+    pub async fn run(&self, target: Arc<dyn Target>) -> anyhow::Result<u8> {
+        let corpus = self.corpus()?;
+        let run = self.run_report(&corpus, target).await?;
         let streaming_to_stdout = self.streams_to_stdout();
         let report = if streaming_to_stdout {
             report::text::summary(&run)
@@ -75,45 +71,29 @@ impl CorpusArgs {
         })
     }
 
+    /// The corpus, loaded and narrowed to the selection.
+    pub fn corpus(&self) -> anyhow::Result<Corpus> {
+        Ok(Corpus::load(&self.fixtures)?.select(self.filter.as_deref())?)
+    }
+
     /// Text goes to the terminal as fixtures finish; other formats stream progress to stderr.
     fn streams_to_stdout(&self) -> bool {
         self.format == Format::Text && self.output.is_none()
     }
 
-    /// Runs the chosen fixtures and gathers the results, streaming a line per fixture.
-    pub async fn run_report<F, Fut>(
+    /// Runs `corpus` against `target` and gathers the results, streaming a line per fixture.
+    pub async fn run_report(
         &self,
-        implementation: String,
-        run_one: F,
-    ) -> anyhow::Result<RunReport>
-    where
-        F: Fn(PathBuf, Fixture) -> Fut + Clone + Send + 'static,
-        Fut: Future<Output = FixtureResult> + Send + 'static,
-    {
-        // Implementations run in scratch directories: every path they get must be absolute.
-        let corpus = std::fs::canonicalize(&self.fixtures)
-            .with_context(|| format!("no such fixture directory: {}", self.fixtures.display()))?;
-        let mut fixtures = relay_fixture::load_dir(&corpus)
-            .with_context(|| format!("cannot read the fixtures in {}", corpus.display()))?;
-        if let Some(filter) = &self.filter {
-            let glob = globset::Glob::new(filter)
-                .context("bad --filter glob")?
-                .compile_matcher();
-            fixtures.retain(|(file, loaded)| match loaded {
-                Ok(fixture) => glob.is_match(&fixture.id),
-                Err(_) => glob.is_match(file),
-            });
-        }
-        if fixtures.is_empty() {
-            bail!("no fixtures in {}", self.fixtures.display());
-        }
+        corpus: &Corpus,
+        target: Arc<dyn Target>,
+    ) -> anyhow::Result<RunReport> {
         let baseline = self
             .baseline
             .as_deref()
             .map(Baseline::load)
             .transpose()?
             .map(Arc::new);
-        let settings = runner::RunSettings {
+        let settings = RunSettings {
             jobs: self.jobs.max(1),
             retries: self.retries,
         };
@@ -123,39 +103,24 @@ impl CorpusArgs {
             n => format!(", a failure retried up to {n} times"),
         };
         eprintln!(
-            "relay-conformance: {} fixtures against {implementation}, {} at a time{retries}",
-            fixtures.len(),
+            "relay-conformance: {} fixtures against {}, {} at a time{retries}",
+            corpus.entries().len(),
+            target.name(),
             settings.jobs,
         );
         let streaming_to_stdout = self.streams_to_stdout();
-        let results = runner::run_all(fixtures, settings, baseline.clone(), run_one, |result| {
-            let line = report::text::fixture_line(result);
-            if streaming_to_stdout {
-                let mut stdout = std::io::stdout().lock();
-                let _ = stdout.write_all(line.as_bytes());
-                let _ = stdout.flush();
-            } else {
-                eprint!("{line}");
-            }
-        })
-        .await;
-        let ids: Vec<&str> = results.iter().map(|result| result.id.as_str()).collect();
-        let unused_baseline_entries = baseline
-            .as_ref()
-            .map(|baseline| {
-                baseline
-                    .unused_entries(&ids)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
+        Ok(
+            run::run_corpus(corpus, target, settings, baseline, |result| {
+                let line = report::text::fixture_line(result);
+                if streaming_to_stdout {
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = stdout.write_all(line.as_bytes());
+                    let _ = stdout.flush();
+                } else {
+                    eprint!("{line}");
+                }
             })
-            .unwrap_or_default();
-        Ok(RunReport {
-            implementation,
-            baseline: baseline.as_ref().map(|baseline| baseline.file().to_owned()),
-            unused_baseline_entries,
-            summary: Summary::of(&results),
-            results,
-        })
+            .await,
+        )
     }
 }

@@ -3,14 +3,16 @@
 //! baseline, and writes the compatibility matrix as Markdown, HTML and JSON.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use conformance::corpus::Corpus;
 use conformance::report::Format;
 use conformance::report::matrix::{self, FixtureInfo, Implementation, Matrix, Meta, Role, Run};
 use conformance::results::{RunReport, Status};
-use conformance::runner::{Adapter, ClientTarget};
+use conformance::target::{AdapterCommand, SdkAdapter, Target};
 use relay_fixture::verdict::Failure;
 
 use super::corpus::CorpusArgs;
@@ -94,7 +96,7 @@ impl KnownAdapter {
     }
 
     /// The adapter, if its interpreter and its SDK are there; else why not.
-    fn find(&self, cache_root: Option<&Path>) -> Result<Adapter, String> {
+    fn find(&self, cache_root: Option<&Path>) -> Result<AdapterCommand, String> {
         let script = std::fs::canonicalize(self.script).map_err(|_| {
             format!(
                 "not installed: {} not found (run the matrix from the repository's root)",
@@ -116,7 +118,7 @@ impl KnownAdapter {
                 self.install_dir
             ));
         }
-        Ok(Adapter {
+        Ok(AdapterCommand {
             program: interpreter,
             args: vec![script.display().to_string()],
         })
@@ -143,7 +145,7 @@ enum How {
     /// mock-broker, as a broker.
     MockBroker,
     /// A client, through its adapter.
-    Client(Adapter),
+    Client(AdapterCommand),
     /// Not at all: why.
     Unavailable(String),
 }
@@ -163,14 +165,14 @@ struct Plan {
 /// still written, with that broker not installed). An adapter that is not installed is listed as
 /// such and does not change the exit code.
 pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
-    let here = std::env::current_exe().context("cannot find this program's path")?;
     let mock_broker = super::mock_broker_path(args.mock_broker.as_deref())?;
     let redactor = Redactor::new();
-    let mut fixtures = corpus_info(&args)?;
+    let corpus = Corpus::load(&args.fixtures)?.select(args.filter.as_deref())?;
+    let mut fixtures = corpus_info(&corpus);
     for fixture in &mut fixtures {
         fixture.id = redactor.text(&fixture.id);
     }
-    let plans = plans(&args, &here)?;
+    let plans = plans(&args)?;
     if !args.baselines.is_dir() {
         eprintln!(
             "relay-conformance: warning: no baseline directory {}: every implementation runs without a baseline",
@@ -189,7 +191,7 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
     let mut implementations = Vec::new();
     for plan in plans {
         let began = Instant::now();
-        let run = run_plan(&args, &plan, &mock_broker).await?;
+        let run = run_plan(&args, &corpus, &plan, &mock_broker).await?;
         if let (How::PinnedBroker(_), Run::Unavailable(reason)) = (&plan.how, &run) {
             environment_errors += 1;
             eprintln!("relay-conformance: {} cannot be run: {reason}", plan.name);
@@ -245,39 +247,20 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// The corpus's fixtures as the matrix needs them, in corpus order (the runs load it again).
-fn corpus_info(args: &MatrixArgs) -> anyhow::Result<Vec<FixtureInfo>> {
-    let corpus = std::fs::canonicalize(&args.fixtures)
-        .with_context(|| format!("no such fixture directory: {}", args.fixtures.display()))?;
-    let loaded = relay_fixture::load_dir(&corpus)
-        .with_context(|| format!("cannot read the fixtures in {}", corpus.display()))?;
-    let glob = args
-        .filter
-        .as_deref()
-        .map(|filter| globset::Glob::new(filter).map(|glob| glob.compile_matcher()))
-        .transpose()
-        .context("bad --filter glob")?;
-    let fixtures: Vec<FixtureInfo> = loaded
-        .into_iter()
-        .filter(|(file, loaded)| {
-            glob.as_ref().is_none_or(|glob| match loaded {
-                Ok(fixture) => glob.is_match(&fixture.id),
-                Err(_) => glob.is_match(file),
-            })
+/// The corpus's fixtures as the matrix needs them, in corpus order.
+fn corpus_info(corpus: &Corpus) -> Vec<FixtureInfo> {
+    corpus
+        .entries()
+        .iter()
+        .map(|entry| match &entry.loaded {
+            Ok(fixture) => FixtureInfo::of(fixture),
+            Err(_) => FixtureInfo::not_loaded(entry.file.display().to_string()),
         })
-        .map(|(file, loaded)| match loaded {
-            Ok(fixture) => FixtureInfo::of(&fixture),
-            Err(_) => FixtureInfo::not_loaded(file.display().to_string()),
-        })
-        .collect();
-    if fixtures.is_empty() {
-        bail!("no fixtures in {}", args.fixtures.display());
-    }
-    Ok(fixtures)
+        .collect()
 }
 
 /// What to run, in the order the matrix shows it: the brokers, then the clients.
-fn plans(args: &MatrixArgs, here: &Path) -> anyhow::Result<Vec<Plan>> {
+fn plans(args: &MatrixArgs) -> anyhow::Result<Vec<Plan>> {
     let pins = relay_client::install::PinTable::builtin();
     let mut plans = Vec::new();
     for version in args
@@ -318,10 +301,7 @@ fn plans(args: &MatrixArgs, here: &Path) -> anyhow::Result<Vec<Plan>> {
         detail: "built-in adapter (client --relay-client)".to_owned(),
         broker_version: None,
         baseline: "client-relay-client.json".to_owned(),
-        how: How::Client(Adapter {
-            program: here.to_owned(),
-            args: vec!["adapter".to_owned(), "relay-client".to_owned()],
-        }),
+        how: How::Client(super::client::relay_client_adapter()?),
     });
     if !args.no_adapters {
         let cache_root = relay_client::install::default_cache_root().ok();
@@ -347,10 +327,15 @@ fn plans(args: &MatrixArgs, here: &Path) -> anyhow::Result<Vec<Plan>> {
 }
 
 /// Runs one implementation over the corpus: its report, or why it could not be run. Errors are
-/// the corpus's or the baseline's (usage errors).
-async fn run_plan(args: &MatrixArgs, plan: &Plan, mock_broker: &Path) -> anyhow::Result<Run> {
+/// the baseline's (usage errors).
+async fn run_plan(
+    args: &MatrixArgs,
+    corpus: &Corpus,
+    plan: &Plan,
+    mock_broker: &Path,
+) -> anyhow::Result<Run> {
     let baseline = args.baselines.join(&plan.baseline);
-    let corpus = CorpusArgs {
+    let settings = CorpusArgs {
         fixtures: args.fixtures.clone(),
         filter: args.filter.clone(),
         jobs: args.jobs,
@@ -360,47 +345,27 @@ async fn run_plan(args: &MatrixArgs, plan: &Plan, mock_broker: &Path) -> anyhow:
         output: None,
         baseline: baseline.is_file().then_some(baseline),
     };
-    let report = match &plan.how {
+    let target: Arc<dyn Target> = match &plan.how {
         How::Unavailable(reason) => return Ok(Run::Unavailable(reason.clone())),
         How::PinnedBroker(version) => {
             match super::broker::broker_target(Some(version), None, None, None).await {
-                Ok((target, _, stand_in)) => {
-                    let report = corpus
-                        .run_report(plan.name.clone(), move |file: PathBuf, fixture| {
-                            let target = target.clone();
-                            async move { target.run_one(&file, &fixture).await }
-                        })
-                        .await?;
-                    drop(stand_in);
-                    report
-                }
+                Ok(target) => target,
                 Err(error) => return Ok(Run::Unavailable(format!("not installed: {error:#}"))),
             }
         }
         How::MockBroker => {
-            let (target, _, _) =
-                super::broker::broker_target(None, None, None, Some(mock_broker)).await?;
-            corpus
-                .run_report(plan.name.clone(), move |file: PathBuf, fixture| {
-                    let target = target.clone();
-                    async move { target.run_one(&file, &fixture).await }
-                })
-                .await?
+            super::broker::broker_target(None, None, None, Some(mock_broker)).await?
         }
-        How::Client(adapter) => {
-            let target = ClientTarget {
-                adapter: adapter.clone(),
-                mock_broker: mock_broker.to_owned(),
-                env: super::sdk_cache_env(),
-            };
-            corpus
-                .run_report(plan.name.clone(), move |file: PathBuf, fixture| {
-                    let target = target.clone();
-                    async move { target.run_one(&file, &fixture).await }
-                })
-                .await?
-        }
+        How::Client(command) => Arc::new(SdkAdapter {
+            name: plan.name.clone(),
+            command: command.clone(),
+            mock_broker: mock_broker.to_owned(),
+            env: super::sdk_cache_env(),
+        }),
     };
+    let mut report = settings.run_report(corpus, target).await?;
+    // The matrix names each implementation its own way.
+    report.implementation.clone_from(&plan.name);
     Ok(Run::Ran(report))
 }
 

@@ -1388,6 +1388,7 @@ mod tests {
             sent_tail: Vec::new(),
             received_tail: Vec::new(),
             stderr_tail: Vec::new(),
+            failed_attempts: Vec::new(),
         }
     }
 

@@ -1,7 +1,7 @@
-//! The client side: an SDK adapter drives its SDK through a fixture's actions, with the SDK pointed
-//! at mock-broker playing the fixture's broker side (docs/ADAPTERS.md). The verdict combines
-//! mock-broker's (did the SDK write what the transcript says) with the adapter's outcomes (did each
-//! call come to what the fixture expects).
+//! A client, through its SDK adapter, checked with the client-side fixtures: the adapter drives its
+//! SDK through a fixture's actions, with the SDK pointed at mock-broker playing the fixture's broker
+//! side (docs/ADAPTERS.md). The verdict combines mock-broker's (did the SDK write what the transcript
+//! says) with the adapter's outcomes (did each call come to what the fixture expects).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +15,11 @@ use tokio_util::codec::{FramedRead, LinesCodec};
 
 use std::collections::VecDeque;
 
-use super::process::{GroupChild, WorkDir, push_bounded};
+use futures_util::future::BoxFuture;
+
+use super::Target;
 use crate::adapter::{BrokerSpec, CallOutcome, Job, JobAction, PROTOCOL, ReportLine};
+use crate::process::{GroupChild, WorkDir, push_bounded};
 use crate::results::{FixtureResult, Status};
 
 /// How long an adapter may take beyond the fixture's longest play: starting the SDK's runtime,
@@ -28,7 +31,7 @@ const MAX_REPORT_LINE: usize = 1 << 20;
 
 /// An adapter command: a program and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Adapter {
+pub struct AdapterCommand {
     /// The program.
     pub program: PathBuf,
     /// Its arguments.
@@ -43,7 +46,7 @@ pub struct AdapterCommandError {
     reason: String,
 }
 
-impl Adapter {
+impl AdapterCommand {
     /// Splits `command` into words as a POSIX shell would (quotes and backslashes; no expansion).
     pub fn parse(command: &str) -> Result<Self, AdapterCommandError> {
         let error = |reason: String| AdapterCommandError {
@@ -62,11 +65,13 @@ impl Adapter {
     }
 }
 
-/// A client implementation under test: its adapter, and the mock-broker its SDK starts.
+/// A client under test: its adapter, and the mock-broker its SDK starts.
 #[derive(Debug, Clone)]
-pub struct ClientTarget {
+pub struct SdkAdapter {
+    /// Its name in reports, e.g. `relay-client` or ``adapter `node adapters/typescript/adapter.mjs` ``.
+    pub name: String,
     /// The adapter command.
-    pub adapter: Adapter,
+    pub command: AdapterCommand,
     /// The mock-broker executable (absolute).
     pub mock_broker: PathBuf,
     /// Variables added to the adapter's environment (e.g. where the SDKs are cached: the adapter's
@@ -74,19 +79,31 @@ pub struct ClientTarget {
     pub env: Vec<(String, String)>,
 }
 
-impl ClientTarget {
-    /// Runs one fixture through the adapter.
-    pub async fn run_one(&self, file: &Path, fixture: &Fixture) -> FixtureResult {
-        let started = Instant::now();
-        let result = FixtureResult::pending(file, fixture);
-        if !fixture.sides.contains(&Side::Client) {
-            return result.skip("a broker-side fixture: it checks brokers, not clients");
-        }
-        match self.play(file, fixture, result).await {
-            Ok(result) | Err(result) => result.timed(started),
-        }
+impl Target for SdkAdapter {
+    fn name(&self) -> &str {
+        &self.name
     }
 
+    fn version(&self) -> Option<&semver::Version> {
+        None
+    }
+
+    fn side(&self) -> Side {
+        Side::Client
+    }
+
+    fn run_one<'a>(&'a self, file: &'a Path, fixture: &'a Fixture) -> BoxFuture<'a, FixtureResult> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let result = FixtureResult::pending(file, fixture);
+            match self.play(file, fixture, result).await {
+                Ok(result) | Err(result) => result.timed(started),
+            }
+        })
+    }
+}
+
+impl SdkAdapter {
     async fn play(
         &self,
         file: &Path,
@@ -115,8 +132,8 @@ impl ClientTarget {
         let mut env = self.env.clone();
         env.extend(broker_env.clone());
         let (mut adapter, mut stdin, stdout) = match GroupChild::spawn(
-            &self.adapter.program,
-            &self.adapter.args,
+            &self.command.program,
+            &self.command.args,
             &env,
             WorkDir::Inherit,
         ) {
@@ -124,7 +141,7 @@ impl ClientTarget {
             Err(error) => {
                 let reason = format!(
                     "the adapter `{}` did not start: {error}",
-                    self.adapter.program.display()
+                    self.command.program.display()
                 );
                 return Err(error_result(result, reason));
             }
@@ -358,11 +375,11 @@ mod tests {
 
     #[test]
     fn adapter_commands_split_like_a_shell() {
-        let adapter = Adapter::parse("node 'my dir/adapter.mjs' --flag").unwrap();
+        let adapter = AdapterCommand::parse("node 'my dir/adapter.mjs' --flag").unwrap();
         assert_eq!(adapter.program, PathBuf::from("node"));
         assert_eq!(adapter.args, ["my dir/adapter.mjs", "--flag"]);
-        assert!(Adapter::parse("  ").is_err());
-        assert!(Adapter::parse("node 'unterminated").is_err());
+        assert!(AdapterCommand::parse("  ").is_err());
+        assert!(AdapterCommand::parse("node 'unterminated").is_err());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use relay_protocol::Line;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::process::{BrokerProcess, Received};
+use crate::process::{BrokerProcess, Received};
 use crate::relaycast::{Fault, InjectChannelMessage, InjectDm, StandIn};
 
 /// Plays one fixture's client side; see the [module docs](self).

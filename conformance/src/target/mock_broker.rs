@@ -1,0 +1,47 @@
+//! mock-broker, checked with the broker-side fixtures: each fixture's broker side is also what it
+//! plays (`--fixture FILE`), so a failure is a disagreement between mock-broker and the runner.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::future::BoxFuture;
+use relay_fixture::{Fixture, Side};
+
+use super::Target;
+use crate::play;
+use crate::process::Launch;
+use crate::results::FixtureResult;
+
+/// mock-broker as the implementation under test.
+#[derive(Debug, Clone)]
+pub struct MockBroker {
+    /// The mock-broker executable (absolute).
+    pub program: PathBuf,
+}
+
+impl Target for MockBroker {
+    fn name(&self) -> &str {
+        "mock-broker"
+    }
+
+    fn version(&self) -> Option<&semver::Version> {
+        None
+    }
+
+    fn side(&self) -> Side {
+        Side::Broker
+    }
+
+    fn run_one<'a>(&'a self, file: &'a Path, fixture: &'a Fixture) -> BoxFuture<'a, FixtureResult> {
+        Box::pin(async move {
+            let mut args = fixture.broker.args.clone();
+            args.push("--fixture".to_owned());
+            args.push(file.display().to_string());
+            let launch = Launch {
+                program: self.program.clone(),
+                args,
+                env: play::broker_env(fixture),
+            };
+            play::against_broker(&launch, file, fixture, None).await
+        })
+    }
+}

@@ -1,0 +1,65 @@
+//! What a corpus runs against: one [`Target`] per kind of implementation.
+//!
+//! - [`BrokerBinary`]: a broker executable (a pinned real one, or any binary), checked with the
+//!   broker-side fixtures, offline on the stand-in Relaycast;
+//! - [`MockBroker`]: mock-broker, checked with the broker-side fixtures it plays itself;
+//! - [`SdkAdapter`]: a client, through its adapter (docs/ADAPTERS.md), checked with the client-side
+//!   fixtures against mock-broker; relay-client is one, through the CLI's built-in adapter.
+//!
+//! A new kind of target implements [`Target`] in a file of its own: its name, version and side, and
+//! how one fixture is run to a [`FixtureResult`]. The runner ([`crate::run`]) does the rest:
+//! skipping what does not apply ([`applies`]), retries, baselines, reports.
+
+mod adapter;
+mod broker;
+mod mock_broker;
+
+use std::path::Path;
+
+use futures_util::future::BoxFuture;
+use relay_fixture::{Fixture, Side};
+
+use crate::results::FixtureResult;
+
+pub use adapter::{AdapterCommand, AdapterCommandError, SdkAdapter};
+pub use broker::BrokerBinary;
+pub use mock_broker::MockBroker;
+
+/// An implementation under test; see the [module docs](self).
+pub trait Target: Send + Sync {
+    /// Its name in reports, e.g. `agent-relay-broker 3.2.5`, `mock-broker`, `relay-client`.
+    fn name(&self) -> &str;
+
+    /// Its version, where known. A broker's version decides which fixtures apply to it (their
+    /// `brokers` range).
+    fn version(&self) -> Option<&semver::Version>;
+
+    /// The side of the conversation it implements: a broker is checked with the fixtures whose
+    /// `sides` list `broker`, a client with those that list `client`.
+    fn side(&self) -> Side;
+
+    /// Runs one fixture that [`applies`] to it, in fresh processes, to a result.
+    fn run_one<'a>(&'a self, file: &'a Path, fixture: &'a Fixture) -> BoxFuture<'a, FixtureResult>;
+}
+
+/// Whether `fixture` applies to `target`: `Err` with the reason to skip it if not.
+pub fn applies(target: &dyn Target, fixture: &Fixture) -> Result<(), String> {
+    let side = target.side();
+    if !fixture.sides.contains(&side) {
+        return Err(match side {
+            Side::Broker => "a client-side fixture: it checks clients, not brokers",
+            Side::Client => "a broker-side fixture: it checks brokers, not clients",
+        }
+        .to_owned());
+    }
+    if side == Side::Broker
+        && let Some(version) = target.version()
+        && !fixture.brokers.matches(version)
+    {
+        return Err(format!(
+            "applies to brokers {}, not {version}",
+            fixture.brokers
+        ));
+    }
+    Ok(())
+}
