@@ -90,7 +90,7 @@ pub enum BaselineError {
 }
 
 /// How a result compares with the baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "verdict", content = "reason")]
 pub enum Expectation {
     /// Passed, skipped, or failed with no baseline entry: taken as it is.

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use relay_fixture::verdict::Failure;
 use relay_fixture::{Fixture, Level, LoadError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::baseline::Expectation;
 
 /// How one fixture went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every step happened as the transcript says.
@@ -37,7 +37,7 @@ impl Status {
 }
 
 /// The result of one fixture against one implementation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FixtureResult {
     /// The fixture's id (its file, if it did not load).
     pub id: String,
@@ -50,40 +50,40 @@ pub struct FixtureResult {
     /// How that compares with the implementation's baseline.
     pub expectation: Expectation,
     /// Why it failed, errored or was skipped.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// Steps completed, of the transcript's steps.
     pub steps_completed: usize,
     /// Steps in the transcript.
     pub steps_total: usize,
     /// How long it took.
-    #[serde(serialize_with = "millis")]
+    #[serde(with = "millis")]
     pub duration: Duration,
     /// The last lines written to the broker.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sent_tail: Vec<String>,
     /// The last lines the broker wrote on stdout.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub received_tail: Vec<String>,
     /// The last lines the broker wrote on stderr.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stderr_tail: Vec<String>,
     /// The attempts before this one that failed or errored, oldest first (`--retries`): a result
     /// that passed after any is *flaky*.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_attempts: Vec<FailedAttempt>,
 }
 
 /// An attempt at a fixture that failed or errored before it was run again.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailedAttempt {
     /// How it went: `fail` or `error`.
     pub status: Status,
     /// Why.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// How long it took.
-    #[serde(serialize_with = "millis")]
+    #[serde(with = "millis")]
     pub duration: Duration,
 }
 
@@ -197,12 +197,24 @@ impl FixtureResult {
     }
 }
 
-fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+/// Durations as whole milliseconds.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
 }
 
 /// Counts by verdict.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// Passed at the first attempt.
     pub passed: usize,
@@ -245,19 +257,56 @@ impl Summary {
     }
 }
 
-/// A whole run, for the reports written at its end.
-#[derive(Debug, Clone, Serialize)]
+/// A whole run, for the reports written at its end (and read back by `coverage` and `matrix`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     /// What was checked, e.g. `agent-relay-broker 3.2.5` or `mock-broker`.
     pub implementation: String,
     /// The baseline applied, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<PathBuf>,
     /// Baseline entries that match no fixture of the run.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unused_baseline_entries: Vec<String>,
     /// One result per fixture, in fixture order.
     pub results: Vec<FixtureResult>,
     /// The counts.
     pub summary: Summary,
+}
+
+/// A run report that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadReportError {
+    /// The file cannot be read.
+    #[error("cannot read the run report {}", file.display())]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a run report (`--format json`).
+    #[error("{} is not a run report (`--format json`)", file.display())]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl RunReport {
+    /// Reads a report written with `--format json`.
+    pub fn load(file: &Path) -> Result<Self, ReadReportError> {
+        let bytes = std::fs::read(file).map_err(|source| ReadReportError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| ReadReportError::Invalid {
+            file: file.to_owned(),
+            source,
+        })
+    }
 }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use conformance::coverage::{Coverage, RunResults, render};
+use conformance::coverage::{Coverage, render};
+use conformance::results::RunReport;
 
 use crate::{EXIT_OK, EXIT_UNEXPECTED};
 
@@ -50,7 +51,7 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
     let runs = args
         .results
         .iter()
-        .map(|file| RunResults::load(file))
+        .map(|file| RunReport::load(file))
         .collect::<Result<Vec<_>, _>>()?;
     let coverage = Coverage::of(&fixtures, &runs);
     let output = match args.format {

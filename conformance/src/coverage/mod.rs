@@ -13,12 +13,13 @@
 pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use relay_fixture::{Fixture, Pattern, StepAction};
 use relay_protocol::{ErrorCode, EventKind, RequestKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::results::{RunReport, Status};
 
 /// The three kinds of item the coverage lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,47 +68,9 @@ pub struct Coverage {
     pub items: Vec<Item>,
 }
 
-/// The part of a run report (`--format json`) that coverage reads.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RunResults {
-    /// The implementation the run checked.
-    pub implementation: String,
-    /// Its results.
-    pub results: Vec<RunResult>,
-}
-
-/// One fixture's result in a run.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RunResult {
-    /// The fixture's id.
-    pub id: String,
-    /// `pass`, `fail`, `error` or `skip`.
-    pub status: String,
-}
-
-/// A run report that cannot be read.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read the run report {file}: {reason}")]
-pub struct RunResultsError {
-    file: String,
-    reason: String,
-}
-
-impl RunResults {
-    /// Reads a run report written with `--format json`.
-    pub fn load(file: &Path) -> Result<Self, RunResultsError> {
-        let error = |reason: String| RunResultsError {
-            file: file.display().to_string(),
-            reason,
-        };
-        let bytes = std::fs::read(file).map_err(|e| error(e.to_string()))?;
-        serde_json::from_slice(&bytes).map_err(|e| error(e.to_string()))
-    }
-}
-
 impl Coverage {
     /// The coverage of `fixtures`, verified by `runs`.
-    pub fn of(fixtures: &[Fixture], runs: &[RunResults]) -> Self {
+    pub fn of(fixtures: &[Fixture], runs: &[RunReport]) -> Self {
         let mut found: BTreeMap<(ItemKind, String), BTreeSet<String>> = BTreeMap::new();
         let known = RequestKind::ALL
             .iter()
@@ -139,7 +102,7 @@ impl Coverage {
                 let ids = run
                     .results
                     .iter()
-                    .filter(|result| result.status == "pass")
+                    .filter(|result| result.status == Status::Pass)
                     .map(|result| result.id.as_str())
                     .collect();
                 (run.implementation.as_str(), ids)
@@ -280,7 +243,10 @@ fn literals(pattern: &Value) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::results::{FixtureResult, Summary};
     use serde_json::json;
 
     fn fixture(id: &str, transcript: Value) -> Fixture {
@@ -311,12 +277,15 @@ mod tests {
             ]),
         );
         let list = fixture("b", json!([{"client": {"type": "list_agents"}}]));
-        let runs = [RunResults {
+        let mut passed = FixtureResult::pending_file(Path::new("a.json"));
+        passed.id = "a".to_owned();
+        passed.status = Status::Pass;
+        let runs = [RunReport {
             implementation: "broker 3.2.5".to_owned(),
-            results: vec![RunResult {
-                id: "a".to_owned(),
-                status: "pass".to_owned(),
-            }],
+            baseline: None,
+            unused_baseline_entries: Vec::new(),
+            summary: Summary::of(std::slice::from_ref(&passed)),
+            results: vec![passed],
         }];
         let coverage = Coverage::of(&[spawn, list], &runs);
         let spawn_agent = item(&coverage, ItemKind::Request, "spawn_agent");
