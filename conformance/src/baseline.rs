@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
-use crate::results::{FixtureResult, Status};
+use crate::results::{Expectation, FixtureResult, Status};
 
 /// A baseline file's content.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -87,20 +87,6 @@ pub enum BaselineError {
         /// Why.
         reason: String,
     },
-}
-
-/// How a result compares with the baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "verdict", content = "reason")]
-pub enum Expectation {
-    /// Passed, skipped, or failed with no baseline entry: taken as it is.
-    AsIs,
-    /// Failed or errored, as the baseline says (with its reason).
-    Known(String),
-    /// Passed although the baseline lists it (with the entry's reason).
-    Stale(String),
-    /// Failed or errored, and the baseline lists it as flaky (with its reason).
-    KnownFlaky(String),
 }
 
 impl Baseline {

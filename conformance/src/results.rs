@@ -7,7 +7,6 @@ use relay_fixture::verdict::Failure;
 use relay_fixture::{Fixture, Level, LoadError};
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::Expectation;
 
 /// How one fixture went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -34,6 +33,20 @@ impl Status {
             Self::Skip => "SKIP",
         }
     }
+}
+
+/// How a result compares with the baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "verdict", content = "reason")]
+pub enum Expectation {
+    /// Passed, skipped, or failed with no baseline entry: taken as it is.
+    AsIs,
+    /// Failed or errored, as the baseline says (with its reason).
+    Known(String),
+    /// Passed although the baseline lists it (with the entry's reason).
+    Stale(String),
+    /// Failed or errored, and the baseline lists it as flaky (with its reason).
+    KnownFlaky(String),
 }
 
 /// The result of one fixture against one implementation.

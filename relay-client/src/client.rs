@@ -63,7 +63,9 @@ impl std::fmt::Debug for RelayClient {
 
 impl RelayClient {
     /// Starts the broker (`<binary> init --name N --channels C ...`) and completes the `hello`
-    /// handshake within the hello deadline.
+    /// handshake within the hello deadline. A broker whose `hello_ack` announces a protocol version
+    /// other than [`PROTOCOL_VERSION`](relay_protocol::PROTOCOL_VERSION) is stopped and refused with
+    /// [`ClientError::UnsupportedProtocolVersion`].
     ///
     /// The binary is the explicit one, else the first that [`resolve_binary`](crate::resolve_binary)
     /// finds, else the default pinned version installed from npm (verified, cached). Unless
@@ -117,7 +119,8 @@ impl RelayClient {
     }
 
     /// Talks to a broker over already-open streams (its stdout and stdin), e.g. an in-memory pipe in
-    /// tests; completes the `hello` handshake. The connection closes when `reader` ends.
+    /// tests; completes the `hello` handshake. The connection closes when `reader` ends: pending and
+    /// later requests then fail with [`ClientError::StdoutClosed`].
     pub async fn connect<R, W>(
         reader: R,
         writer: W,
@@ -132,8 +135,7 @@ impl RelayClient {
         let mut done = connection.reader_done.clone();
         tokio::spawn(async move {
             let _ = done.wait_for(|done| *done).await;
-            shared.close(Closure::Exited {
-                status: None,
+            shared.close(Closure::StdoutClosed {
                 stderr_tail: Vec::new(),
             });
         });
@@ -159,6 +161,14 @@ impl RelayClient {
             .request(requests::Hello::KIND.as_str(), hello, options.hello_timeout)
             .await;
         let hello = typed::<requests::Hello>(response)?;
+        // Anything else may frame the same requests differently: refuse it now, not at the first
+        // request it misreads. Dropping `child` stops the broker.
+        if hello.protocol_version != relay_protocol::PROTOCOL_VERSION {
+            return Err(ClientError::UnsupportedProtocolVersion {
+                version: hello.protocol_version,
+                broker_version: hello.broker_version,
+            });
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 connection,

@@ -12,10 +12,12 @@
 //!   (the broker handles requests one at a time, in order), instead of letting it time out;
 //! - a line over the length limit, a malformed line or a log line is reported, never fatal;
 //! - when the broker ends, every pending request fails at once with how it ended, and later requests
-//!   fail fast.
+//!   fail fast;
+//! - when a write to the broker's stdin fails, the requests whose lines it lost fail at once with the
+//!   I/O error, and so does every later request.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -87,11 +89,13 @@ pub enum Diagnostic {
 /// Why the connection is closed; turned into the error of every pending and later request.
 #[derive(Debug, Clone)]
 pub(crate) enum Closure {
-    /// The broker exited (or closed stdout, with no status yet).
+    /// The broker exited.
     Exited {
         status: Option<ExitStatus>,
         stderr_tail: Vec<String>,
     },
+    /// The broker closed its stdout (the reader ended) and did not exit.
+    StdoutClosed { stderr_tail: Vec<String> },
     /// The client shut it down.
     ShutDown,
 }
@@ -104,6 +108,9 @@ impl Closure {
                 stderr_tail,
             } => ClientError::BrokerExited {
                 status: *status,
+                stderr_tail: stderr_tail.clone(),
+            },
+            Self::StdoutClosed { stderr_tail } => ClientError::StdoutClosed {
                 stderr_tail: stderr_tail.clone(),
             },
             Self::ShutDown => ClientError::Closed,
@@ -193,6 +200,18 @@ impl Shared {
         let error_for = pending.closed.clone().unwrap_or(closure);
         for (_, reply) in std::mem::take(&mut pending.by_number) {
             let _ = reply.send(Err(error_for.to_error()));
+        }
+    }
+
+    /// Fails the pending requests numbered `from` and later with `error`: their lines were lost
+    /// to a failed write.
+    fn fail_from(&self, from: u64, error: &std::io::Error) {
+        let lost = match self.pending.lock() {
+            Ok(mut pending) => pending.by_number.split_off(&from),
+            Err(_) => return,
+        };
+        for (_, reply) in lost {
+            let _ = reply.send(Err(ClientError::Io(copy_io_error(error))));
         }
     }
 
@@ -391,7 +410,7 @@ impl Connection {
             }
             let _ = done_tx.send(true);
         });
-        let outbox = Arc::new(Outbox::new(Box::new(writer)));
+        let outbox = Arc::new(Outbox::new(Box::new(writer), Arc::clone(&shared)));
         tokio::spawn(Arc::clone(&outbox).run());
         Self {
             shared,
@@ -422,12 +441,15 @@ impl Connection {
                 return Err(closure.to_error());
             }
             let mut lines = self.outbox.lock().ok_or(ClientError::Closed)?;
-            if lines.closing || lines.failed {
+            if let Some(error) = &lines.error {
+                return Err(ClientError::Io(copy_io_error(error)));
+            }
+            if lines.closing {
                 return Err(ClientError::Closed);
             }
             // Registered and queued under one lock: the write order is the pending order.
             pending.insert(number, reply);
-            lines.queued.extend_from_slice(&line);
+            lines.queue.push(number, &line);
         }
         self.outbox.write_now();
         match tokio::time::timeout(timeout, response).await {
@@ -486,74 +508,145 @@ struct Outbox {
     lines: Mutex<Lines>,
     /// Wakes the writer task: lines to write, or stdin to close.
     wake: Notify,
+    /// Where the requests whose lines a failed write lost are failed.
+    shared: Arc<Shared>,
 }
 
 struct Lines {
     /// The broker's stdin; `None` once closed, or once writing failed.
     writer: Option<Pin<Box<dyn AsyncWrite + Send>>>,
-    /// Bytes not yet taken by the writer, whole lines in request order.
-    queued: BytesMut,
-    /// Whether the writer took bytes that it has not flushed yet.
-    unflushed: bool,
+    /// The lines not yet written.
+    queue: Queue,
     /// Whether the writer task is waiting for the writer.
     waiting: bool,
     /// No more lines: stdin closes once the queued ones are written.
     closing: bool,
-    /// Writing failed (the broker is gone): no more lines.
-    failed: bool,
+    /// Why writing failed: no more lines, and every later request fails with it.
+    error: Option<std::io::Error>,
+}
+
+/// Request lines on their way to the writer, and which requests they belong to.
+#[derive(Default)]
+struct Queue {
+    /// Bytes not yet taken by the writer, whole lines in request order.
+    bytes: BytesMut,
+    /// The request number of each line in `bytes`, in order, and how many of its bytes are still
+    /// there (the first one may be partly taken).
+    lines: VecDeque<(u64, usize)>,
+    /// The first request whose line the writer took (some of) since the last flush: with the
+    /// queued ones, the lines a failing write or flush loses.
+    unflushed_from: Option<u64>,
+}
+
+impl Queue {
+    /// Queues request `number`'s line.
+    fn push(&mut self, number: u64, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.lines.push_back((number, line.len()));
+    }
+
+    /// Drops the first `written` bytes, which the writer took.
+    fn advance(&mut self, written: usize) {
+        self.bytes.advance(written);
+        let mut left = written;
+        while left > 0
+            && let Some((number, remaining)) = self.lines.front_mut()
+        {
+            self.unflushed_from.get_or_insert(*number);
+            if *remaining > left {
+                *remaining -= left;
+                break;
+            }
+            left -= *remaining;
+            self.lines.pop_front();
+        }
+    }
+
+    /// The first request whose line is not yet written and flushed, if any.
+    fn first_unsent(&self) -> Option<u64> {
+        self.unflushed_from
+            .or_else(|| self.lines.front().map(|(number, _)| *number))
+    }
+}
+
+/// Lines a failed write lost: the requests numbered `from` and later.
+struct Lost {
+    from: u64,
+    error: std::io::Error,
 }
 
 impl Lines {
-    /// Writes and flushes what is queued; on failure, drops the writer (closing stdin).
-    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Writes and flushes what is queued; on failure, drops the writer (closing stdin), keeps the
+    /// error for later requests and returns the lines it lost.
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Option<Lost>> {
         // Without a writer (it failed, or stdin is closed), nothing is queued or ever will be.
         let Some(writer) = self.writer.as_mut() else {
-            return Poll::Ready(());
+            return Poll::Ready(None);
         };
+        let queue = &mut self.queue;
         let written = loop {
-            if self.queued.is_empty() {
-                break if self.unflushed {
+            if queue.bytes.is_empty() {
+                break if queue.unflushed_from.is_some() {
                     ready!(writer.as_mut().poll_flush(cx))
                 } else {
                     Ok(())
                 };
             }
-            match ready!(writer.as_mut().poll_write(cx, &self.queued)) {
+            match ready!(writer.as_mut().poll_write(cx, &queue.bytes)) {
                 Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(written) => {
-                    self.queued.advance(written);
-                    self.unflushed = true;
-                }
+                Ok(written) => queue.advance(written),
                 Err(error) => break Err(error),
             }
         };
-        self.unflushed = false;
-        if written.is_err() {
-            self.failed = true;
-            self.queued.clear();
-            self.writer = None;
-        }
-        Poll::Ready(())
+        let Err(error) = written else {
+            queue.unflushed_from = None;
+            return Poll::Ready(None);
+        };
+        let lost = queue.first_unsent().map(|from| Lost {
+            from,
+            error: copy_io_error(&error),
+        });
+        self.queue = Queue::default();
+        self.writer = None;
+        self.error = Some(error);
+        Poll::Ready(lost)
+    }
+}
+
+/// A copy of an I/O error, for each request it fails (`std::io::Error` is not `Clone`): the same OS
+/// error, or the same kind and message.
+fn copy_io_error(error: &std::io::Error) -> std::io::Error {
+    match error.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(error.kind(), error.to_string()),
     }
 }
 
 impl Outbox {
-    fn new(writer: Box<dyn AsyncWrite + Send>) -> Self {
+    fn new(writer: Box<dyn AsyncWrite + Send>, shared: Arc<Shared>) -> Self {
         Self {
             lines: Mutex::new(Lines {
                 writer: Some(Box::into_pin(writer)),
-                queued: BytesMut::new(),
-                unflushed: false,
+                queue: Queue::default(),
                 waiting: false,
                 closing: false,
-                failed: false,
+                error: None,
             }),
             wake: Notify::new(),
+            shared,
         }
     }
 
     fn lock(&self) -> Option<std::sync::MutexGuard<'_, Lines>> {
         self.lines.lock().ok()
+    }
+
+    /// Fails the requests whose lines a failed write lost (outside the lines' lock: requests take
+    /// the pending lock first).
+    fn fail(&self, lost: Option<Lost>) {
+        if let Some(Lost { from, error }) = lost {
+            self.shared.fail_from(from, &error);
+        }
     }
 
     /// Writes the queued lines from the calling task if the writer takes them now, else leaves them
@@ -562,12 +655,15 @@ impl Outbox {
         let Some(mut lines) = self.lock() else {
             return;
         };
-        if lines.waiting || lines.failed {
+        if lines.waiting || lines.error.is_some() {
             return;
         }
         // A no-op waker: if the writer is not ready, the writer task polls it again with its own.
         match lines.poll_write_queued(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(()) => {}
+            Poll::Ready(lost) => {
+                drop(lines);
+                self.fail(lost);
+            }
             Poll::Pending => {
                 lines.waiting = true;
                 drop(lines);
@@ -588,12 +684,12 @@ impl Outbox {
     async fn run(self: Arc<Self>) {
         loop {
             self.wake.notified().await;
-            let done = std::future::poll_fn(|cx| {
+            let (done, lost) = std::future::poll_fn(|cx| {
                 let Some(mut lines) = self.lock() else {
-                    return Poll::Ready(true);
+                    return Poll::Ready((true, None));
                 };
                 lines.waiting = true;
-                ready!(lines.poll_write_queued(cx));
+                let lost = ready!(lines.poll_write_queued(cx));
                 if lines.closing
                     && let Some(writer) = lines.writer.as_mut()
                 {
@@ -602,9 +698,10 @@ impl Outbox {
                     lines.writer = None;
                 }
                 lines.waiting = false;
-                Poll::Ready(lines.failed || lines.closing)
+                Poll::Ready((lines.error.is_some() || lines.closing, lost))
             })
             .await;
+            self.fail(lost);
             if done {
                 return;
             }
@@ -801,21 +898,78 @@ mod tests {
         assert_eq!(seen, EVENTS);
     }
 
+    fn broken_pipe(response: &Result<Response, ClientError>) -> bool {
+        matches!(response, Err(ClientError::Io(error)) if error.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     #[tokio::test]
     async fn after_a_failed_write_requests_fail_at_once() {
         let (connection, stdin, _stdout) = connect(1024);
         drop(stdin);
-        // This one's line is lost: it waits for its deadline, as it would for a broker gone quiet.
+        // Its line is lost: it fails with the write's error, not at its deadline (which would fail
+        // this test with a timeout error, 20 s later).
         let first = connection
-            .request("x_echo", json!({}), Duration::from_millis(50))
+            .request("x_echo", json!({}), Duration::from_secs(20))
             .await;
-        assert!(
-            matches!(first, Err(ClientError::Timeout { .. })),
-            "{first:?}"
-        );
+        assert!(broken_pipe(&first), "{first:?}");
+        // Nobody closed the connection: later requests fail with the same cause, not `Closed`.
         let second = connection
             .request("x_echo", json!({}), Duration::from_secs(20))
             .await;
-        assert!(matches!(second, Err(ClientError::Closed)), "{second:?}");
+        assert!(broken_pipe(&second), "{second:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_fails_only_the_requests_whose_lines_it_lost() {
+        let (connection, stdin, mut stdout) = connect(1024);
+        let mut stdin = BufReader::new(stdin);
+        let first = connection.request("x_echo", json!({"n": 1}), Duration::from_secs(20));
+        tokio::pin!(first);
+        // Written and read: the broker has it.
+        assert!((&mut first).now_or_never().is_none());
+        let mut line = String::new();
+        stdin.read_line(&mut line).await.unwrap();
+        assert!(line.contains("\"request_id\":\"req_1\""), "{line}");
+        // The broker closes its stdin; the next line cannot be written.
+        drop(stdin);
+        let second = connection
+            .request("x_echo", json!({"n": 2}), Duration::from_secs(20))
+            .await;
+        assert!(broken_pipe(&second), "{second:?}");
+        // The first one is still answered.
+        stdout
+            .write_all(b"{\"v\":1,\"type\":\"ok\",\"request_id\":\"req_1\",\"payload\":{\"result\":{\"n\":1}}}\n")
+            .await
+            .unwrap();
+        match first.await.unwrap() {
+            Response::Ok(payload) => assert_eq!(payload.get(), r#"{"result":{"n":1}}"#),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_queue_knows_which_requests_a_partial_write_leaves_unsent() {
+        let mut queue = Queue::default();
+        assert_eq!(queue.first_unsent(), None);
+        queue.push(1, b"aaaa\n");
+        queue.push(2, b"bb\n");
+        queue.push(3, b"c\n");
+        assert_eq!(queue.first_unsent(), Some(1));
+        // Request 1's line and part of request 2's are taken, not flushed: both are unsent.
+        queue.advance(6);
+        assert_eq!(queue.first_unsent(), Some(1));
+        assert_eq!(&queue.bytes[..], b"b\nc\n");
+        // Flushed: request 2's line is the first unsent (its first byte went out).
+        queue.unflushed_from = None;
+        assert_eq!(queue.first_unsent(), Some(2));
+        queue.advance(1);
+        assert_eq!(queue.first_unsent(), Some(2));
+        queue.advance(1);
+        queue.unflushed_from = None;
+        assert_eq!(queue.first_unsent(), Some(3));
+        queue.advance(2);
+        queue.unflushed_from = None;
+        assert_eq!(queue.first_unsent(), None);
+        assert!(queue.bytes.is_empty());
     }
 }

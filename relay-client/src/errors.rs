@@ -50,11 +50,18 @@ pub enum ClientError {
         /// The deadline that passed.
         after: Duration,
     },
-    /// The broker process ended (or closed its stdout) before answering.
-    #[error("broker exited ({}){}", status.map_or_else(|| "stdout closed".to_owned(), |s| s.to_string()), stderr_suffix(.stderr_tail))]
+    /// The broker process ended before answering.
+    #[error("broker exited ({}){}", status.map_or_else(|| "status unknown".to_owned(), |s| s.to_string()), stderr_suffix(.stderr_tail))]
     BrokerExited {
-        /// How it ended, if it did.
+        /// How it ended, if that could be learned.
         status: Option<ExitStatus>,
+        /// The last lines it wrote to stderr.
+        stderr_tail: Vec<String>,
+    },
+    /// The broker closed its stdout (or, for [`RelayClient::connect`](crate::RelayClient::connect),
+    /// the reader ended) and had not exited a moment later: nothing it answers can arrive.
+    #[error("the broker closed its stdout{}", stderr_suffix(.stderr_tail))]
+    StdoutClosed {
         /// The last lines it wrote to stderr.
         stderr_tail: Vec<String>,
     },
@@ -70,8 +77,9 @@ pub enum ClientError {
         #[source]
         source: std::io::Error,
     },
-    /// Reading from or writing to the broker failed.
-    #[error("broker I/O failed")]
+    /// Writing a request to the broker's stdin failed (it closed its stdin, or it is gone): that
+    /// request, the ones queued behind it, and every later one fail with this error.
+    #[error("writing to the broker's stdin failed")]
     Io(#[source] std::io::Error),
     /// The broker answered with a frame that does not fit the request.
     #[error("malformed response to {request}: {reason}")]
@@ -80,6 +88,18 @@ pub enum ClientError {
         request: String,
         /// What was wrong.
         reason: String,
+    },
+    /// The broker's `hello_ack` announced a protocol version other than
+    /// [`PROTOCOL_VERSION`](relay_protocol::PROTOCOL_VERSION), the only one this client speaks.
+    #[error(
+        "the broker speaks protocol version {version} (broker version {broker_version}); this client speaks only version {}",
+        relay_protocol::PROTOCOL_VERSION
+    )]
+    UnsupportedProtocolVersion {
+        /// The `protocol_version` of its `hello_ack`.
+        version: u32,
+        /// The `broker_version` of its `hello_ack`.
+        broker_version: String,
     },
     /// The binary is not a stdio protocol v1 broker.
     #[error("`{}` is not a stdio protocol v1 broker: {found}", program.display())]

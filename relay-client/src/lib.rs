@@ -14,9 +14,17 @@
 //!   broker answers in order) instead of letting it time out;
 //! - when the broker exits, crashes or is killed, every pending request fails at once with the exit
 //!   status and the last stderr lines, and later calls fail fast;
+//! - when the broker closes its stdout and stays alive, pending and later requests fail within a
+//!   second ([`ClientError::StdoutClosed`]), not at their deadlines;
+//! - when a write to its stdin fails, the requests it lost and every later one fail at once with the
+//!   I/O error ([`ClientError::Io`]);
+//! - a `hello_ack` of another protocol version fails [`RelayClient::start`] at once
+//!   ([`ClientError::UnsupportedProtocolVersion`]);
 //! - stderr is always drained, so a broker flooding it never deadlocks the client;
-//! - shutdown is the `shutdown` request, closing stdin, SIGTERM and SIGKILL, each with a deadline,
-//!   and dropping the client never leaves a broker (or its workers) behind;
+//! - shutdown is the `shutdown` request, closing stdin, SIGTERM and SIGKILL, each with a deadline;
+//!   the broker's process group (its workers) is killed when the broker exits, whether it crashed
+//!   or exited cleanly, and when the client is dropped: no process the broker started (and left in
+//!   its process group) outlives the client, whatever order things die in;
 //! - concurrent requests are correlated by id, whatever order the responses come in.
 //!
 //! Not covered: the 4.x+ HTTP API, and the broker-to-worker protocol.

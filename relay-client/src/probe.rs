@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::process::Command;
 
-use crate::errors::ClientError;
+use crate::errors::{ClientError, ExitStatus};
+use crate::process::GroupLeader;
 
 /// A sensible deadline for [`probe_broker`] (both help runs together).
 pub const DEFAULT_PROBE_DEADLINE: Duration = Duration::from_secs(10);
@@ -32,8 +33,9 @@ pub struct BrokerInfo {
 }
 
 /// Checks that `program` is a stdio protocol v1 broker, without starting it: runs `<program>
-/// --help` and then `<program> init --help` (no stdin; `deadline` covers both, and a run still going
-/// at the deadline is killed with its whole process group) and reads clap's help text:
+/// --help` and then `<program> init --help` (no stdin; `deadline` covers both; each run's whole
+/// process group is killed once it has answered, at the deadline, or when the returned future is
+/// dropped) and reads clap's help text:
 ///
 /// - A stdio v1 broker (2.3 to 3.2.22) lists the subcommands `init`, `pty` and `headless`, and its `init`
 ///   takes `--name` and `--channels`. The 3.2.5 help reads:
@@ -121,7 +123,7 @@ pub async fn probe_broker(program: &Path, deadline: Duration) -> Result<BrokerIn
 struct Output {
     stdout: String,
     stderr: String,
-    status: Option<std::process::ExitStatus>,
+    status: Option<ExitStatus>,
 }
 
 impl Output {
@@ -142,13 +144,10 @@ impl Output {
                 None => line.to_owned(),
             })
             .collect();
-        let status = match self.status.map(|status| {
-            use std::os::unix::process::ExitStatusExt as _;
-            (status.code(), status.signal())
-        }) {
-            Some((Some(code), _)) => format!("exit code {code}"),
-            Some((None, Some(signal))) => format!("signal {signal}"),
-            _ => "unknown exit status".to_owned(),
+        let status = match self.status {
+            Some(ExitStatus::Code(code)) => format!("exit code {code}"),
+            Some(ExitStatus::Signal(signal)) => format!("signal {signal}"),
+            None => "unknown exit status".to_owned(),
         };
         if lines.is_empty() {
             format!("`{args}` printed nothing ({status})")
@@ -158,8 +157,9 @@ impl Output {
     }
 }
 
-/// Runs `program args` with no stdin and reads its output; `None` if it is not done by `until`
-/// (it and its process group are then killed).
+/// Runs `program args` with no stdin and reads its output; `None` if it is not done by `until`.
+/// Its whole process group is killed before it returns (or when the future is dropped): a script's
+/// own children may hold the pipes open, or outlive it.
 async fn run(
     program: &Path,
     args: &[&str],
@@ -175,8 +175,10 @@ async fn run(
         .process_group(0)
         .kill_on_drop(true);
     let mut child = spawn(&mut command, program).await?;
-    let pid = child.id().and_then(|pid| i32::try_from(pid).ok());
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+    let pipes = (child.stdout.take(), child.stderr.take());
+    // From here on, dropping `leader` kills the group; it is reaped only after its group is killed.
+    let leader = GroupLeader::new(child);
+    let (Some(stdout), Some(stderr)) = pipes else {
         return Err(ClientError::Spawn {
             program: program.to_owned(),
             source: std::io::Error::other("stdio not piped"),
@@ -185,10 +187,10 @@ async fn run(
     let finished = async {
         let (stdout, stderr) = tokio::join!(read_capped(stdout), read_capped(stderr));
         // The output is all there; whatever it does after, it has answered.
-        let status = tokio::time::timeout(Duration::from_millis(500), child.wait())
+        let status = tokio::time::timeout(Duration::from_millis(500), leader.exited())
             .await
             .ok()
-            .and_then(Result::ok);
+            .flatten();
         Output {
             stdout,
             stderr,
@@ -199,15 +201,9 @@ async fn run(
         .saturating_duration_since(Instant::now())
         .min(deadline);
     let output = tokio::time::timeout(remaining, finished).await.ok();
-    // Kill the group: a script's own children may hold the pipes open.
-    if let Some(pid) = pid {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
-    let _ = child.start_kill();
-    let _ = tokio::time::timeout(Duration::from_millis(500), child.wait()).await;
+    leader.kill_group();
+    let _ = tokio::time::timeout(Duration::from_millis(500), leader.exited()).await;
+    leader.kill_group_and_reap();
     Ok(output)
 }
 

@@ -1,10 +1,29 @@
 //! The broker child process: started with piped stdio in its own process group, its stderr always
-//! drained, its exit watched, and never left behind.
+//! drained, its exit watched, and never left behind, nor anything it started.
 //!
 //! A client that does not read its broker's stderr deadlocks once the pipe fills; here a task reads it
 //! to the end, keeping the last lines for error messages and passing every line to subscribers. A
-//! second task waits for the exit and then fails every pending request with the exit status and the
-//! stderr tail. Dropping the handle kills the whole process group (the broker and its workers).
+//! second task waits for the exit, kills what is left of the broker's process group (its workers,
+//! orphans now), and then fails every pending request with the exit status and the stderr tail.
+//! Dropping the handle kills the whole process group (the broker and its workers). When the broker
+//! closes its stdout and does not exit, pending and later requests fail with
+//! [`ClientError::StdoutClosed`].
+//!
+//! # Killing a process group safely
+//!
+//! The broker is spawned with `process_group(0)`, so its group's id is its pid, and every process
+//! it starts is in that group unless it leaves it (`setsid`, `setpgid`). Signalling the group by id
+//! is only safe while the id still names *our* group: once no process uses an id as pid or group
+//! id, the kernel may hand it out again, and a new process with that pid may lead a group of its own
+//! (every shell job does) that `killpg` would then hit. An unreaped child pins its pid: a zombie keeps
+//! it allocated (Linux frees a pid only once no task uses it as pid, group id or session id; POSIX
+//! does not reuse a group id while the group exists). So [`GroupLeader`] signals the group only
+//! while it has not reaped the leader, checked and done under one lock, and reaps the leader only
+//! under that lock, right after killing the group. After that it never signals the id again. The
+//! group is therefore killed when the broker exits (whether it crashed or exited cleanly on
+//! `shutdown`), before its zombie is reaped: a group that outlived its reaped leader could only be
+//! signalled later on the hope that some member still pins the id, which nothing can check without
+//! racing.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -13,9 +32,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use nix::sys::signal::Signal;
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 use relay_protocol::{LineFramer, RawLine};
 use tokio::io::AsyncReadExt;
-use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{broadcast, watch};
 
 use crate::connection::{Closure, Shared};
@@ -28,6 +50,14 @@ const STDERR_TAIL: usize = 20;
 /// requests fail.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 
+/// How long, after the broker closes its stdout, it may take to exit before pending requests fail
+/// with [`ClientError::StdoutClosed`] instead of its exit status. A broker that exits closes its
+/// stdout a moment before its exit can be seen; this covers that moment on a loaded machine.
+const EXIT_AFTER_EOF: Duration = Duration::from_secs(1);
+
+/// How often [`GroupLeader::exited`] looks when it cannot be told of exits by `SIGCHLD`.
+const EXIT_POLL: Duration = Duration::from_millis(50);
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub(crate) struct Launch {
@@ -37,9 +67,126 @@ pub(crate) struct Launch {
     pub(crate) cwd: Option<PathBuf>,
 }
 
+/// A child process that leads its own process group (spawned with `process_group(0)`), and the
+/// group with it: see [Killing a process group safely](self#killing-a-process-group-safely).
+/// Dropping it kills the group, unless the leader has been reaped.
+pub(crate) struct GroupLeader {
+    pid: Option<Pid>,
+    state: Mutex<LeaderState>,
+}
+
+struct LeaderState {
+    child: Child,
+    /// Whether the leader has been reaped (or is no longer this process's child): its pid, the
+    /// group's id, may then name other processes, and nothing is signalled any more.
+    reaped: bool,
+}
+
+impl GroupLeader {
+    /// Takes charge of `child`, which must have been spawned with `process_group(0)` and not
+    /// waited for.
+    pub(crate) fn new(child: Child) -> Self {
+        let pid = child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .map(Pid::from_raw);
+        Self {
+            pid,
+            state: Mutex::new(LeaderState {
+                reaped: pid.is_none(),
+                child,
+            }),
+        }
+    }
+
+    /// The leader's pid, which is also the group's id.
+    pub(crate) fn pid(&self) -> Option<Pid> {
+        self.pid
+    }
+
+    /// Runs `action` with the pid, under the lock, if the leader is not reaped.
+    fn while_unreaped(&self, action: impl FnOnce(Pid, &mut LeaderState)) {
+        if let (Some(pid), Ok(mut state)) = (self.pid, self.state.lock())
+            && !state.reaped
+        {
+            action(pid, &mut state);
+        }
+    }
+
+    /// Sends the leader alone (not its group) `signal`.
+    pub(crate) fn signal_leader(&self, signal: Signal) {
+        self.while_unreaped(|pid, _| {
+            let _ = nix::sys::signal::kill(pid, signal);
+        });
+    }
+
+    /// Kills every process of the group (the leader included, if it still runs).
+    pub(crate) fn kill_group(&self) {
+        self.while_unreaped(|pid, _| {
+            let _ = nix::sys::signal::killpg(pid, Signal::SIGKILL);
+        });
+    }
+
+    /// Once the leader has exited ([`exited`](Self::exited)): kills what is left of its group while
+    /// its zombie still pins the group's id, then reaps it. Does nothing more while it still runs.
+    pub(crate) fn kill_group_and_reap(&self) {
+        self.while_unreaped(|pid, state| {
+            let _ = nix::sys::signal::killpg(pid, Signal::SIGKILL);
+            // Ok(None): it still runs, and stays unreaped. An error: it is not ours to reap.
+            if !matches!(state.child.try_wait(), Ok(None)) {
+                state.reaped = true;
+            }
+        });
+    }
+
+    /// Waits until the leader exits, without reaping it; returns how it exited, or `None` if that
+    /// cannot be known (it is not this process's child any more, or it was reaped).
+    pub(crate) async fn exited(&self) -> Option<ExitStatus> {
+        let pid = self.pid?;
+        // Listening before looking: an exit between the look and the wait still wakes the wait.
+        let mut sigchld =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child()).ok();
+        loop {
+            if self.state.lock().map_or(true, |state| state.reaped) {
+                return None;
+            }
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+            match nix::sys::wait::waitid(Id::Pid(pid), flags) {
+                Ok(WaitStatus::Exited(_, code)) => return Some(ExitStatus::Code(code)),
+                Ok(WaitStatus::Signaled(_, signal, _)) => {
+                    return Some(ExitStatus::Signal(signal as i32));
+                }
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => {
+                    if let Ok(mut state) = self.state.lock() {
+                        state.reaped = true;
+                    }
+                    return None;
+                }
+            }
+            match &mut sigchld {
+                Some(signals) => {
+                    if signals.recv().await.is_none() {
+                        sigchld = None;
+                    }
+                }
+                None => tokio::time::sleep(EXIT_POLL).await,
+            }
+        }
+    }
+}
+
+impl Drop for GroupLeader {
+    fn drop(&mut self) {
+        // Then the child drops: tokio kills the leader (kill_on_drop) and reaps it in the
+        // background.
+        self.kill_group();
+    }
+}
+
 /// A running broker process; see the [module docs](self).
 pub(crate) struct BrokerChild {
-    pid: Option<i32>,
+    leader: Arc<GroupLeader>,
     pub(crate) exit: watch::Receiver<Option<ExitStatus>>,
     pub(crate) stderr_lines: broadcast::Sender<String>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
@@ -65,12 +212,11 @@ impl BrokerChild {
             source,
         };
         let mut child = command.spawn().map_err(spawn_error)?;
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
+        let stdio = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let leader = Arc::new(GroupLeader::new(child));
+        let (Some(stdin), Some(stdout), Some(stderr)) = stdio else {
             return Err(spawn_error(std::io::Error::other("stdio not piped")));
         };
-        let pid = child.id().and_then(|pid| i32::try_from(pid).ok());
 
         let (stderr_lines, _) = broadcast::channel(1024);
         let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
@@ -81,20 +227,16 @@ impl BrokerChild {
         ));
 
         let (exit_tx, exit) = watch::channel(None);
+        let watched = Arc::clone(&leader);
         tokio::spawn(async move {
-            let status = child.wait().await.ok().map(|status| {
-                use std::os::unix::process::ExitStatusExt;
-                match (status.code(), status.signal()) {
-                    (Some(code), _) => ExitStatus::Code(code),
-                    (None, Some(signal)) => ExitStatus::Signal(signal),
-                    (None, None) => ExitStatus::Code(-1),
-                }
-            });
-            let _ = exit_tx.send(status.or(Some(ExitStatus::Code(-1))));
+            let status = watched.exited().await;
+            // Whatever the broker started is an orphan now, that nobody will stop.
+            watched.kill_group_and_reap();
+            let _ = exit_tx.send(Some(status.unwrap_or(ExitStatus::Code(-1))));
         });
         Ok((
             Self {
-                pid,
+                leader,
                 exit,
                 stderr_lines,
                 stderr_tail,
@@ -106,10 +248,12 @@ impl BrokerChild {
 
     /// The process id.
     pub(crate) fn pid(&self) -> Option<u32> {
-        self.pid.and_then(|pid| u32::try_from(pid).ok())
+        self.leader
+            .pid()
+            .and_then(|pid| u32::try_from(pid.as_raw()).ok())
     }
 
-    /// How it exited, if it has.
+    /// How it exited, if it has (and its process group is killed).
     pub(crate) fn status(&self) -> Option<ExitStatus> {
         *self.exit.borrow()
     }
@@ -133,47 +277,49 @@ impl BrokerChild {
     }
 
     /// Sends the broker (not its workers) a signal.
-    pub(crate) fn signal(&self, signal: nix::sys::signal::Signal) {
-        if let Some(pid) = self.pid
-            && self.status().is_none()
-        {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
-        }
+    pub(crate) fn signal(&self, signal: Signal) {
+        self.leader.signal_leader(signal);
     }
 
     /// Kills the broker and every process in its group.
     pub(crate) fn kill_group(&self) {
-        if let Some(pid) = self.pid {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+        self.leader.kill_group();
     }
 
-    /// When the broker exits: let the reader deliver its last lines, then close the connection with
-    /// the exit status and stderr tail.
-    pub(crate) fn close_on_exit(
-        &self,
-        shared: Arc<Shared>,
-        mut reader_done: watch::Receiver<bool>,
-    ) {
-        let mut exit = self.exit.clone();
+    /// Closes the connection when the broker exits (after letting the reader deliver its last
+    /// lines), with the exit status and stderr tail; or when it closes its stdout and does not exit
+    /// within [`EXIT_AFTER_EOF`], with [`Closure::StdoutClosed`].
+    pub(crate) fn close_on_exit(&self, shared: Arc<Shared>, reader_done: watch::Receiver<bool>) {
+        let exit = self.exit.clone();
         let tail = Arc::clone(&self.stderr_tail);
         tokio::spawn(async move {
-            let status = match exit.wait_for(Option::is_some).await {
-                Ok(status) => *status,
-                Err(_) => None,
+            let exited = |mut exit: watch::Receiver<Option<ExitStatus>>| async move {
+                exit.wait_for(Option::is_some)
+                    .await
+                    .map_or(None, |status| *status)
             };
-            let _ =
-                tokio::time::timeout(DRAIN_AFTER_EXIT, reader_done.wait_for(|done| *done)).await;
+            let eof = |mut done: watch::Receiver<bool>| async move {
+                let _ = done.wait_for(|done| *done).await;
+            };
+            let status = tokio::select! {
+                status = exited(exit.clone()) => {
+                    let _ = tokio::time::timeout(DRAIN_AFTER_EXIT, eof(reader_done)).await;
+                    Some(status)
+                }
+                () = eof(reader_done.clone()) => {
+                    tokio::time::timeout(EXIT_AFTER_EOF, exited(exit)).await.ok()
+                }
+            };
             let stderr_tail = tail
                 .lock()
                 .map(|t| t.iter().cloned().collect())
                 .unwrap_or_default();
-            shared.close(Closure::Exited {
-                status,
-                stderr_tail,
+            shared.close(match status {
+                Some(status) => Closure::Exited {
+                    status,
+                    stderr_tail,
+                },
+                None => Closure::StdoutClosed { stderr_tail },
             });
         });
     }
@@ -181,9 +327,8 @@ impl BrokerChild {
 
 impl Drop for BrokerChild {
     fn drop(&mut self) {
-        if self.status().is_none() {
-            self.kill_group();
-        }
+        // A no-op once the broker has exited: its group was killed then.
+        self.kill_group();
     }
 }
 

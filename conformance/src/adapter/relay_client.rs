@@ -283,7 +283,10 @@ fn outcome_of(error: &ClientError) -> CallOutcome {
         ClientError::Timeout { .. } => {
             CallOutcome::message(CallOutcome::Timeout, error.to_string())
         }
-        ClientError::BrokerExited { .. } | ClientError::Closed | ClientError::Io(_) => {
+        ClientError::BrokerExited { .. }
+        | ClientError::StdoutClosed { .. }
+        | ClientError::Closed
+        | ClientError::Io(_) => {
             CallOutcome::message(CallOutcome::Disconnected, error.to_string())
         }
         _ => CallOutcome::message(CallOutcome::Failed, error.to_string()),

@@ -3,9 +3,8 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
-use crate::baseline::Expectation;
 use crate::report::text;
-use crate::results::{RunReport, Status};
+use crate::results::{Expectation, RunReport, Status};
 
 /// The run as JUnit XML.
 pub fn render(run: &RunReport) -> String {

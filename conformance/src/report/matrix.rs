@@ -22,8 +22,7 @@ use std::fmt::Write;
 use relay_fixture::{Fixture, Level, Side};
 use serde::Serialize;
 
-use crate::baseline::Expectation;
-use crate::results::{FixtureResult, RunReport, Status, Summary, Verdict};
+use crate::results::{Expectation, FixtureResult, RunReport, Status, Summary, Verdict};
 
 /// Which end of the protocol an implementation plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -2,8 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::baseline::Expectation;
-use crate::results::{FixtureResult, RunReport, Status};
+use crate::results::{Expectation, FixtureResult, RunReport, Status};
 
 /// One fixture's line, with the failure's details indented below it.
 pub fn fixture_line(result: &FixtureResult) -> String {
