@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use conformance::relaycast::{AuthKind, Error, Fault, InjectDm, StandIn};
+use conformance::relaycast::{
+    AuthKind, Config, Error, Fault, FaultError, InjectDm, MAX_BODY_BYTES, MAX_FAULTS,
+    MAX_GLOB_BRACES, MAX_GLOB_LEN, MAX_LOGGED_BODY_BYTES, StandIn,
+};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -760,4 +763,244 @@ async fn binds_loopback_and_stops_on_drop() {
     let rc = StandIn::start(Some(free)).expect("start on a given port");
     assert_eq!(rc.addr().port(), free);
     rc.shutdown();
+}
+
+/// `/v1/` and `depth` nested `{` around `a`.
+fn nested_glob(depth: usize) -> String {
+    format!("/v1/{}a{}", "{".repeat(depth), "}".repeat(depth))
+}
+
+#[tokio::test]
+async fn deeply_nested_fault_globs_are_refused_and_the_server_keeps_serving() {
+    let api = Api::start();
+    // Over HTTP, as any client of the control API would send it: 400, and the server lives on.
+    let answer = api
+        .post(
+            "/_control/faults",
+            None,
+            json!({"method": "GET", "path": nested_glob(10_000), "status": 500}),
+        )
+        .await;
+    let message = assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(message.contains("10000 '{'"), "{message}");
+    let too_long = api
+        .post(
+            "/_control/faults",
+            None,
+            json!({"method": "GET", "path": "/".repeat(MAX_GLOB_LEN + 1), "status": 500}),
+        )
+        .await;
+    assert_error(&too_long, StatusCode::BAD_REQUEST, "invalid_request");
+    let (status, listed) = api.get("/_control/faults", None).await;
+    assert_eq!((status, &listed["data"]), (StatusCode::OK, &json!([])));
+    let (status, _) = api
+        .post("/v1/workspaces", None, json!({"name": "still-up"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Through the Rust API (the fixture runner's way): a typed error, not a panic.
+    assert!(matches!(
+        api.rc.add_fault(Fault::new("*", nested_glob(10_000), 503)),
+        Err(Error::InvalidFault(FaultError::GlobTooDeep {
+            braces: 10_000
+        }))
+    ));
+    let rule = api
+        .rc
+        .add_fault(Fault::new("GET", nested_glob(MAX_GLOB_BRACES), 503))
+        .expect("a glob within the bounds");
+    assert_eq!(rule.fault.path, nested_glob(MAX_GLOB_BRACES));
+    assert_error(
+        &api.get("/v1/a", None).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    );
+}
+
+#[tokio::test]
+async fn the_number_of_fault_rules_is_bounded() {
+    let api = Api::start();
+    for n in 0..MAX_FAULTS {
+        api.rc
+            .add_fault(Fault::new("GET", format!("/v1/rule{n}"), 500))
+            .expect("a rule within the bound");
+    }
+    assert!(matches!(
+        api.rc.add_fault(Fault::new("GET", "/v1/one-more", 500)),
+        Err(Error::InvalidFault(FaultError::TooMany))
+    ));
+    let over_http = api
+        .post(
+            "/_control/faults",
+            None,
+            json!({"method": "GET", "path": "/v1/one-more", "status": 500}),
+        )
+        .await;
+    assert_error(&over_http, StatusCode::BAD_REQUEST, "invalid_request");
+    api.rc.clear_faults();
+    api.rc
+        .add_fault(Fault::new("GET", "/v1/one-more", 500))
+        .expect("room again once cleared");
+}
+
+#[tokio::test]
+async fn the_request_log_keeps_the_newest_requests_and_truncates_long_bodies() {
+    let rc = StandIn::start_with(Config::default().request_log_capacity(4)).expect("start");
+    let api = Api {
+        rc,
+        client: Client::new(),
+    };
+    for n in 0..10 {
+        api.get(&format!("/v1/nothing/{n}"), None).await;
+    }
+    let paths: Vec<_> = api.rc.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/nothing/6",
+            "/v1/nothing/7",
+            "/v1/nothing/8",
+            "/v1/nothing/9"
+        ]
+    );
+    assert_eq!(api.rc.dropped_requests(), 6);
+    let (_, over_http) = api.get("/_control/requests", None).await;
+    assert_eq!(over_http["data"].as_array().map(Vec::len), Some(4));
+    assert_eq!(over_http["dropped"], json!(6));
+
+    // A long body is logged as its start, marked truncated, with its length.
+    let text = "y".repeat(100_000);
+    let (status, _) = api
+        .post("/v1/workspaces", None, json!({"name": text}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let record = api.rc.requests().pop().expect("logged");
+    assert!(record.body_truncated);
+    assert_eq!(record.body_len, 100_000 + r#"{"name":""}"#.len());
+    let logged = record.body.as_ref().and_then(Value::as_str).expect("text");
+    assert!(logged.len() <= MAX_LOGGED_BODY_BYTES);
+    assert!(logged.starts_with(r#"{"name":"yyy"#));
+
+    // A body over the limit is not read at all.
+    let response = api
+        .client
+        .post(format!("{}/v1/workspaces", api.rc.base_url()))
+        .body(vec![b' '; MAX_BODY_BYTES + 1])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let record = api.rc.requests().pop().expect("logged");
+    assert_eq!((record.status, record.body_len), (413, 0));
+    let response = api
+        .client
+        .post(format!("{}/_control/workspaces", api.rc.base_url()))
+        .body(vec![b' '; MAX_BODY_BYTES + 1])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    api.call(Method::DELETE, "/_control/requests", None, None)
+        .await;
+    assert_eq!(api.rc.dropped_requests(), 0);
+}
+
+/// A short timeout for the tests of stalled connections, and the bound (10 times it) within which
+/// the server must have closed one.
+const STALL_TIMEOUT: Duration = Duration::from_millis(500);
+const CLOSED_WITHIN: Duration = Duration::from_secs(5);
+
+/// Writes `bytes` on a fresh connection and reads until the server closes it; returns what it
+/// answered and how long it took to close.
+async fn stall(rc: &StandIn, bytes: &[u8]) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = std::time::Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(rc.addr())
+        .await
+        .expect("connects");
+    stream.write_all(bytes).await.expect("written");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(CLOSED_WITHIN, stream.read_to_end(&mut answer)).await;
+    let took = started.elapsed();
+    // A reset counts as closed too.
+    assert!(
+        read.is_ok(),
+        "the server kept the connection open for {CLOSED_WITHIN:?} after {:?}",
+        String::from_utf8_lossy(bytes)
+    );
+    (String::from_utf8_lossy(&answer).into_owned(), took)
+}
+
+#[tokio::test]
+async fn stalled_connections_are_closed() {
+    let config = Config::default()
+        .header_read_timeout(STALL_TIMEOUT)
+        .body_read_timeout(STALL_TIMEOUT);
+    let api = Api {
+        rc: StandIn::start_with(config).expect("start"),
+        client: Client::new(),
+    };
+    // Nothing at all, then a partial request head: closed once the header timeout is up.
+    for head in [&b""[..], b"GET /v1/agents HTTP/1.1\r\nHost: x\r\n"] {
+        let (answer, took) = stall(&api.rc, head).await;
+        assert!(took >= STALL_TIMEOUT, "closed after {took:?}: {answer}");
+    }
+    // A partial body: 408, then closed.
+    let partial = b"POST /v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na";
+    let (answer, took) = stall(&api.rc, partial).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(took >= STALL_TIMEOUT, "closed after {took:?}");
+    // An idle kept-alive connection: answered, then closed once idle for the header timeout.
+    let (answer, took) = stall(
+        &api.rc,
+        b"GET /v1/agents HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(took >= STALL_TIMEOUT, "closed after {took:?}");
+    // And the server serves on.
+    let (status, _) = api
+        .post("/v1/workspaces", None, json!({"name": "after"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn stalled_connections_beyond_the_bound_wait_for_a_free_slot() {
+    use tokio::io::AsyncWriteExt;
+    let config = Config::default()
+        .header_read_timeout(STALL_TIMEOUT)
+        .max_connections(2);
+    let rc = StandIn::start_with(config).expect("start");
+    // Before the stalled connections connect: neither can be closed sooner than this plus the
+    // timeout, and until one is, the request below waits.
+    let started = std::time::Instant::now();
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(rc.addr())
+            .await
+            .expect("connects");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\n")
+            .await
+            .expect("written");
+        stalled.push(stream);
+    }
+    let response = tokio::time::timeout(
+        CLOSED_WITHIN,
+        Client::new()
+            .get(format!("{}/_control/faults", rc.base_url()))
+            .send(),
+    )
+    .await
+    .expect("served once a stalled connection is closed")
+    .expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    // It waited for a slot: the stalled connections held both until their timeout.
+    assert!(
+        started.elapsed() >= STALL_TIMEOUT,
+        "{:?}",
+        started.elapsed()
+    );
 }

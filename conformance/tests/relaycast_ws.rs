@@ -5,7 +5,10 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use conformance::relaycast::{AuthKind, Direction, Fault, InjectChannelMessage, InjectDm, StandIn};
+use conformance::relaycast::{
+    AuthKind, Config, Direction, Fault, InjectChannelMessage, InjectDm, MAX_LOGGED_BODY_BYTES,
+    MAX_WS_MESSAGE_BYTES, StandIn,
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -365,6 +368,88 @@ async fn a_fault_on_the_upgrade_refuses_the_socket() {
     sync(&mut socket).await;
     let statuses: Vec<_> = rc.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [503, 101]);
+}
+
+#[tokio::test]
+async fn the_frame_log_keeps_the_newest_frames_and_truncates_long_ones() {
+    let rc = StandIn::start_with(Config::default().frame_log_capacity(2)).expect("start");
+    let ws = rc.create_workspace(None).expect("workspace");
+    let mut socket = connect(&rc, &ws.api_key).await;
+    for _ in 0..3 {
+        sync(&mut socket).await;
+    }
+    let frames = rc.ws_frames();
+    let kept: Vec<_> = frames
+        .iter()
+        .map(|f| (f.direction, f.frame.clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (Direction::In, json!({"type": "ping"})),
+            (Direction::Out, json!({"type": "pong"})),
+        ]
+    );
+    assert_eq!(rc.dropped_frames(), 4);
+    let over_http: Value = reqwest::get(format!("{}/_control/ws/frames", rc.base_url()))
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(over_http["dropped"], json!(4));
+    assert_eq!(over_http["data"].as_array().map(Vec::len), Some(2));
+
+    let long = json!({"type": "note", "text": "z".repeat(3 * MAX_LOGGED_BODY_BYTES)});
+    send(&mut socket, long.clone()).await;
+    let logged = rc
+        .wait_for("the long frame, logged", WAIT, |seen| {
+            seen.frames.last().filter(|f| f.truncated).cloned()
+        })
+        .await
+        .expect("the long frame, truncated");
+    assert_eq!(logged.direction, Direction::In);
+    assert_eq!(logged.len, long.to_string().len());
+    let text = logged.frame.as_str().expect("its start, as text");
+    assert!(text.len() <= MAX_LOGGED_BODY_BYTES && text.starts_with(r#"{"text":"zzz"#));
+}
+
+#[tokio::test]
+async fn an_oversized_message_closes_the_socket() {
+    let rc = StandIn::start(None).expect("start");
+    let ws = rc.create_workspace(None).expect("workspace");
+    let mut socket = connect(&rc, &ws.api_key).await;
+    let huge = "x".repeat(MAX_WS_MESSAGE_BYTES + 1);
+    // The server may close before the client has finished writing: either way is fine.
+    let _ = socket.send(Message::Text(huge.into())).await;
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the socket stayed open");
+    rc.wait_for("the socket to leave the list", WAIT, |seen| {
+        seen.sockets.is_empty().then_some(())
+    })
+    .await
+    .expect("forgotten");
+    let mut socket = connect(&rc, &ws.api_key).await;
+    sync(&mut socket).await;
+}
+
+#[tokio::test]
+async fn a_quiet_websocket_outlives_the_header_read_timeout() {
+    let timeout = Duration::from_millis(200);
+    let rc = StandIn::start_with(Config::default().header_read_timeout(timeout)).expect("start");
+    let ws = rc.create_workspace(None).expect("workspace");
+    let mut socket = connect(&rc, &ws.api_key).await;
+    tokio::time::sleep(5 * timeout).await;
+    sync(&mut socket).await;
+    assert_eq!(rc.sockets().len(), 1);
 }
 
 /// The real broker boots against the stand-in, offline, and answers `hello`.

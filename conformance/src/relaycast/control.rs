@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::error::{ApiError, Error, ok_response};
-use super::faults::{Fault, FaultInfo, FaultRule};
+use super::faults::{Fault, FaultError, FaultInfo, FaultRule, MAX_FAULTS};
 use super::http::parse_json;
 use super::ids;
 use super::record::CONTROL_PREFIX;
@@ -255,9 +255,12 @@ pub(crate) fn drop_sockets(shared: &Shared, workspace_id: Option<&str>, graceful
     })
 }
 
-/// Adds a fault rule.
+/// Adds a fault rule (checked and compiled first: see [`FaultRule::compile`]).
 pub(crate) fn add_fault(shared: &Shared, fault: Fault) -> Result<FaultInfo, Error> {
     shared.with(|inner| {
+        if inner.faults.len() >= MAX_FAULTS {
+            return Err(FaultError::TooMany.into());
+        }
         let rule = FaultRule::compile(inner.next_id(), fault)?;
         let info = rule.info();
         inner.faults.push(rule);
@@ -377,8 +380,26 @@ async fn sockets(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn frames(State(shared): State<Arc<Shared>>) -> Response {
-    let list = shared.read(|inner| inner.frames.clone());
-    answer(StatusCode::OK, Ok(list))
+    let (list, dropped) = shared.read(|inner| (inner.frames.to_vec(), inner.frames.dropped()));
+    log_answer(&list, dropped)
+}
+
+/// A log as the control API gives it: the entries as `data`, and beside it `dropped`, how many
+/// older entries the log dropped to make room.
+fn log_answer<T: Serialize>(entries: &[T], dropped: u64) -> Response {
+    match serde_json::to_value(entries) {
+        Ok(data) => (
+            StatusCode::OK,
+            axum::Json(json!({"ok": true, "data": data, "dropped": dropped})),
+        )
+            .into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            e.to_string(),
+        )
+        .into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -428,11 +449,11 @@ async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn requests(State(shared): State<Arc<Shared>>) -> Response {
-    let list = shared.read(|inner| inner.requests.clone());
-    answer(StatusCode::OK, Ok(list))
+    let (list, dropped) = shared.read(|inner| (inner.requests.to_vec(), inner.requests.dropped()));
+    log_answer(&list, dropped)
 }
 
 async fn clear_requests(State(shared): State<Arc<Shared>>) -> Response {
-    let cleared = shared.with(|inner| std::mem::take(&mut inner.requests).len());
+    let cleared = shared.with(|inner| inner.requests.clear());
     answer(StatusCode::OK, Ok(json!({"cleared": cleared})))
 }

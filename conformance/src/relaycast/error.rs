@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::faults::FaultError;
+
 /// What can go wrong when starting, controlling or waiting on the stand-in.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -31,9 +33,10 @@ pub enum Error {
         /// Human-readable message.
         message: String,
     },
-    /// A fault rule that cannot be used (bad method, path pattern or status).
+    /// A fault rule that cannot be used (bad method, status or path pattern, a path pattern over
+    /// the bounds, or one rule too many).
     #[error("invalid fault rule: {0}")]
-    InvalidFault(String),
+    InvalidFault(#[from] FaultError),
     /// A condition awaited with a `wait_for_*` method did not hold in time.
     #[error("timed out after {waited:?} waiting for {what}")]
     Timeout {
@@ -74,6 +77,11 @@ impl ApiError {
     /// 404 with `code`.
     pub(crate) fn not_found(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 507 `limit_exceeded`: the stand-in holds as many of something as it will.
+    pub(crate) fn limit(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INSUFFICIENT_STORAGE, "limit_exceeded", message)
     }
 
     /// 409 with `code`.

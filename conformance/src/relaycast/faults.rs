@@ -6,13 +6,82 @@
 //! were added; the first live one answers. A rule with a `count` answers that many requests and then
 //! stays listed, spent. Control paths (`/_control/...`) are never faulted; the WebSocket upgrade
 //! (`GET /v1/ws`) is, which makes the broker's connection attempt fail.
+//!
+//! Rules come from tests and from the control API, so they are checked before anything is
+//! compiled: a glob is at most [`MAX_GLOB_LEN`] bytes with at most [`MAX_GLOB_BRACES`] `{`
+//! (globset turns nested alternatives into nested regex groups recursively, and panics or
+//! overflows the stack on deep ones), a code, message or credential at most
+//! [`MAX_FAULT_TEXT_LEN`] bytes, and the stand-in holds at most [`MAX_FAULTS`] rules.
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobSet};
 use serde::{Deserialize, Serialize};
 
-use super::error::{Error, error_response, ok_response};
+use super::error::{error_response, ok_response};
+
+/// Longest path glob a fault rule may have, in bytes. Relaycast paths are short (the longest the
+/// broker calls is ~40 bytes); this leaves room for any hand-written alternation.
+pub const MAX_GLOB_LEN: usize = 1024;
+
+/// Most `{` a path glob may hold, and so the deepest its alternatives (`{a,b}`) can nest. Every
+/// `{` counts, even escaped or inside a class: the count is an upper bound on the nesting depth
+/// whatever globset makes of the rest, and real rules use one or two. Kept well below the depth
+/// at which globset's regex translation fails (a panic from ~300 levels, a stack overflow that
+/// aborts the process from a few thousand).
+pub const MAX_GLOB_BRACES: usize = 32;
+
+/// Longest `code`, `message` or `credential` a fault rule may have, in bytes.
+pub const MAX_FAULT_TEXT_LEN: usize = 4 << 10;
+
+/// Most fault rules the stand-in holds at once (spent rules included; clear them to add more).
+/// Every request is checked against each rule in turn.
+pub const MAX_FAULTS: usize = 256;
+
+/// Why a fault rule was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    /// The method is not an HTTP method token.
+    #[error("bad method {0:?}")]
+    Method(String),
+    /// The status is not in 200..=599.
+    #[error("status {0} is not in 200..=599")]
+    Status(u16),
+    /// The path glob is longer than [`MAX_GLOB_LEN`] bytes.
+    #[error("path pattern is {len} bytes long; at most {MAX_GLOB_LEN} are accepted")]
+    GlobTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The path glob has more than [`MAX_GLOB_BRACES`] `{`, so its alternatives may nest too
+    /// deeply to compile safely.
+    #[error(
+        "path pattern has {braces} '{{'; at most {MAX_GLOB_BRACES} are accepted (alternatives nest too deeply)"
+    )]
+    GlobTooDeep {
+        /// How many `{` it has.
+        braces: usize,
+    },
+    /// The path glob does not parse.
+    #[error("bad path pattern {pattern:?}: {reason}")]
+    Glob {
+        /// The glob.
+        pattern: String,
+        /// globset's reason.
+        reason: String,
+    },
+    /// The rule's `code`, `message` or `credential` is longer than [`MAX_FAULT_TEXT_LEN`] bytes.
+    #[error("{field} is {len} bytes long; at most {MAX_FAULT_TEXT_LEN} are accepted")]
+    TextTooLong {
+        /// Which field.
+        field: &'static str,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The stand-in already holds [`MAX_FAULTS`] rules.
+    #[error("the stand-in already holds {MAX_FAULTS} fault rules; clear them first")]
+    TooMany,
+}
 
 /// A fault rule: make requests matching `method` and `path` answer `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,31 +165,35 @@ pub struct FaultInfo {
 pub(crate) struct FaultRule {
     info: FaultInfo,
     method: Option<Method>,
-    matcher: GlobMatcher,
+    matcher: GlobSet,
     status: StatusCode,
 }
 
 impl FaultRule {
     /// Checks `fault` and compiles its pattern.
-    pub(crate) fn compile(id: u64, fault: Fault) -> Result<Self, Error> {
+    pub(crate) fn compile(id: u64, fault: Fault) -> Result<Self, FaultError> {
         let method = match fault.method.trim() {
             "*" | "" => None,
             m => Some(
                 Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                    .map_err(|_| Error::InvalidFault(format!("bad method {m:?}")))?,
+                    .map_err(|_| FaultError::Method(m.to_owned()))?,
             ),
         };
-        let matcher = GlobBuilder::new(&fault.path)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| Error::InvalidFault(format!("bad path pattern {:?}: {e}", fault.path)))?
-            .compile_matcher();
         let status = StatusCode::from_u16(fault.status)
             .ok()
             .filter(|s| (200..=599).contains(&s.as_u16()))
-            .ok_or_else(|| {
-                Error::InvalidFault(format!("status {} is not in 200..=599", fault.status))
-            })?;
+            .ok_or(FaultError::Status(fault.status))?;
+        for (field, text) in [
+            ("code", &fault.code),
+            ("message", &fault.message),
+            ("credential", &fault.credential),
+        ] {
+            let len = text.as_deref().map_or(0, str::len);
+            if len > MAX_FAULT_TEXT_LEN {
+                return Err(FaultError::TextTooLong { field, len });
+            }
+        }
+        let matcher = compile_glob(&fault.path)?;
         Ok(Self {
             info: FaultInfo {
                 id,
@@ -175,6 +248,29 @@ impl FaultRule {
         });
         error_response(status, &code, &message)
     }
+}
+
+/// Checks `pattern` against the bounds, then compiles it (`*` stays within a path segment).
+fn compile_glob(pattern: &str) -> Result<GlobSet, FaultError> {
+    // Nesting first: it is what endangers the server, so it is what the refusal names.
+    let braces = pattern.bytes().filter(|&b| b == b'{').count();
+    if braces > MAX_GLOB_BRACES {
+        return Err(FaultError::GlobTooDeep { braces });
+    }
+    if pattern.len() > MAX_GLOB_LEN {
+        return Err(FaultError::GlobTooLong { len: pattern.len() });
+    }
+    let bad = |e: globset::Error| FaultError::Glob {
+        pattern: pattern.to_owned(),
+        reason: e.to_string(),
+    };
+    let glob = GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(bad)?;
+    // A set of one, not `Glob::compile_matcher`: that one panics when the regex does not build,
+    // the set's builder says so.
+    GlobSet::builder().add(glob).build().map_err(bad)
 }
 
 /// The first live rule matching the request answers it: its id and the answer.
@@ -256,8 +352,65 @@ mod tests {
 
     #[test]
     fn rejects_bad_rules() {
-        assert!(FaultRule::compile(1, Fault::new("GET", "/v1/[", 500)).is_err());
-        assert!(FaultRule::compile(1, Fault::new("GET", "/v1", 99)).is_err());
-        assert!(FaultRule::compile(1, Fault::new("G ET", "/v1", 500)).is_err());
+        assert!(matches!(
+            FaultRule::compile(1, Fault::new("GET", "/v1/[", 500)),
+            Err(FaultError::Glob { .. })
+        ));
+        assert_eq!(
+            FaultRule::compile(1, Fault::new("GET", "/v1", 99)).err(),
+            Some(FaultError::Status(99))
+        );
+        assert!(matches!(
+            FaultRule::compile(1, Fault::new("G ET", "/v1", 500)),
+            Err(FaultError::Method(_))
+        ));
+        let long = "x".repeat(MAX_FAULT_TEXT_LEN + 1);
+        assert!(matches!(
+            FaultRule::compile(1, Fault::new("GET", "/v1", 500).with_error("c", long)),
+            Err(FaultError::TextTooLong {
+                field: "message",
+                ..
+            })
+        ));
+    }
+
+    /// `{` nested `depth` deep around `a`, after `/v1/`.
+    fn nested(depth: usize) -> String {
+        format!("/v1/{}a{}", "{".repeat(depth), "}".repeat(depth))
+    }
+
+    #[test]
+    fn deeply_nested_globs_are_refused_before_compiling() {
+        for depth in [MAX_GLOB_BRACES + 1, 300, 2_500, 10_000] {
+            let refused = FaultRule::compile(1, Fault::new("GET", nested(depth), 500)).err();
+            assert_eq!(refused, Some(FaultError::GlobTooDeep { braces: depth }));
+        }
+        // Escaped or in a class, a `{` still counts: the bound holds whatever globset makes of it.
+        let hidden = format!("/v1/[{}]", r"\{".repeat(MAX_GLOB_BRACES + 1));
+        assert!(matches!(
+            FaultRule::compile(1, Fault::new("GET", hidden, 500)),
+            Err(FaultError::GlobTooDeep { .. })
+        ));
+        let long = format!("/v1/{}", "a".repeat(MAX_GLOB_LEN));
+        assert_eq!(
+            FaultRule::compile(1, Fault::new("GET", long, 500)).err(),
+            Some(FaultError::GlobTooLong {
+                len: MAX_GLOB_LEN + 4
+            })
+        );
+    }
+
+    #[test]
+    fn globs_within_the_bounds_compile_and_match() {
+        let mut rules = vec![
+            FaultRule::compile(1, Fault::new("GET", nested(MAX_GLOB_BRACES), 500)).expect("rule"),
+        ];
+        assert!(take(&mut rules, &Method::GET, "/v1/a", None).is_some());
+        assert!(take(&mut rules, &Method::GET, "/v1/b", None).is_none());
+        let alternatives = format!("/v1/{{{}}}", vec!["x"; MAX_GLOB_LEN / 2 - 4].join(","));
+        assert!(alternatives.len() <= MAX_GLOB_LEN);
+        let mut rules =
+            vec![FaultRule::compile(2, Fault::new("*", alternatives, 503)).expect("rule")];
+        assert!(take(&mut rules, &Method::POST, "/v1/x", None).is_some());
     }
 }

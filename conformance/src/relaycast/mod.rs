@@ -69,13 +69,35 @@
 //! | `POST /_control/ws/push` | `{event, workspace_id?}` | `{delivered}` |
 //! | `POST /_control/ws/drop` | `{workspace_id?, graceful?}` | `{dropped}` |
 //! | `GET /_control/ws` | | [`SocketInfo`] list |
-//! | `GET /_control/ws/frames` | | [`WsFrame`] list |
+//! | `GET /_control/ws/frames` | | [`WsFrame`] list, and `dropped` beside `data` |
 //! | `GET`, `POST`, `DELETE /_control/faults` | [`Fault`] (POST) | [`FaultInfo`] list / the added rule (201) / `{cleared}` |
-//! | `GET`, `DELETE /_control/requests` | | [`RequestRecord`] list / `{cleared}` |
+//! | `GET`, `DELETE /_control/requests` | | [`RequestRecord`] list, and `dropped` beside `data` / `{cleared}` |
 //!
 //! Answers use the same envelope as the Relaycast API; errors are 400 (bad body or rule), 404
 //! (unknown workspace, agent or channel). `workspace_id` defaults to the most recently created
 //! workspace (the broker's, in a one-broker test).
+//!
+//! ## Bounds
+//!
+//! Whatever reaches it on 127.0.0.1, the stand-in holds a bounded amount:
+//! - connections (see [`Config`]): a request head must arrive within the header read timeout
+//!   (which also closes idle kept-alive connections), a body within the body read timeout (408),
+//!   at most [`MAX_HEADER_BYTES`] of head (431) and [`MAX_BODY_BYTES`] of body (413), at most
+//!   [`DEFAULT_MAX_CONNECTIONS`] HTTP connections at once; all but the byte bounds set with
+//!   [`Config`];
+//! - logs: the newest [`DEFAULT_REQUEST_LOG_CAPACITY`] requests and
+//!   [`DEFAULT_FRAME_LOG_CAPACITY`] frames (with a count of the dropped ones), bodies and frames
+//!   logged up to [`MAX_LOGGED_BODY_BYTES`] (marked truncated beyond, with their length);
+//! - fault rules: at most [`MAX_FAULTS`], path globs of at most [`MAX_GLOB_LEN`] bytes and
+//!   [`MAX_GLOB_BRACES`] `{` (deeper alternatives would crash globset), texts of at most
+//!   [`MAX_FAULT_TEXT_LEN`] bytes; a rule over a bound is refused with [`FaultError`] (400 over
+//!   HTTP) before anything is compiled;
+//! - WebSockets: at most [`MAX_SOCKETS`] (503 beyond), client messages of at most
+//!   [`MAX_WS_MESSAGE_BYTES`], [`MAX_SUBSCRIPTIONS`] channels each; a socket whose client stops
+//!   reading is closed. A quiet socket stays open;
+//! - the model: a bounded number of workspaces, and of agents, channels and conversations in
+//!   each (507 `limit_exceeded` beyond), and the newest 1000 messages of each channel and
+//!   conversation.
 //!
 //! ## Example
 //!
@@ -100,6 +122,7 @@ mod faults;
 mod http;
 mod ids;
 mod record;
+mod server;
 mod shared;
 mod state;
 mod ws;
@@ -118,9 +141,18 @@ pub use control::{
     AgentCredentials, InjectChannelMessage, InjectDm, Injected, WorkspaceCredentials,
 };
 pub use error::Error;
-pub use faults::{Fault, FaultInfo};
-pub use record::{AuthKind, Direction, RequestRecord, WsFrame};
-pub use ws::SocketInfo;
+pub use faults::{
+    Fault, FaultError, FaultInfo, MAX_FAULT_TEXT_LEN, MAX_FAULTS, MAX_GLOB_BRACES, MAX_GLOB_LEN,
+};
+pub use record::{
+    AuthKind, DEFAULT_FRAME_LOG_CAPACITY, DEFAULT_REQUEST_LOG_CAPACITY, Direction, MAX_BODY_BYTES,
+    MAX_LOGGED_BODY_BYTES, RequestRecord, WsFrame,
+};
+pub use server::{
+    Config, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
+};
+pub use ws::{MAX_SOCKETS, MAX_SUBSCRIPTIONS, MAX_WS_MESSAGE_BYTES, SocketInfo};
 
 use shared::Shared;
 
@@ -138,9 +170,9 @@ pub struct StandIn {
 /// numbers and socket ids come from one counter, so they order with one another.
 #[derive(Debug)]
 pub struct Seen<'a> {
-    /// The request log.
+    /// The request log (its newest entries: see [`StandIn::dropped_requests`]).
     pub requests: &'a [RequestRecord],
-    /// The WebSocket frame log.
+    /// The WebSocket frame log (its newest entries: see [`StandIn::dropped_frames`]).
     pub frames: &'a [WsFrame],
     /// The open sockets.
     pub sockets: Vec<SocketInfo>,
@@ -153,6 +185,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(control::routes())
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
+        // The middleware reads every body first, within MAX_BODY_BYTES; this only keeps extractors
+        // to the same bound should a body ever reach them unread.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),
             record::middleware,
@@ -165,20 +200,25 @@ impl StandIn {
     /// so it keeps answering whatever the caller's runtime does. Returns once the port is
     /// listening.
     pub fn start(port: Option<u16>) -> Result<Self, Error> {
-        let port = port.unwrap_or(0);
+        Self::start_with(Config::default().port(port.unwrap_or(0)))
+    }
+
+    /// Starts serving as [`StandIn::start`] does, with the port and bounds of `config`.
+    pub fn start_with(config: Config) -> Result<Self, Error> {
+        let port = config.port;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|source| Error::Bind { port, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| Error::Bind { port, source })?;
-        let shared = Arc::new(Shared::new());
+        let shared = Arc::new(Shared::new(&config));
         let app = router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), std::io::Error>>();
         let thread = std::thread::Builder::new()
             .name(format!("relaycast-stand-in-{}", addr.port()))
-            .spawn(move || serve(listener, app, stopped, ready_tx))
+            .spawn(move || serve(listener, app, &config, stopped, ready_tx))
             .map_err(Error::Runtime)?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -305,19 +345,32 @@ impl StandIn {
         self.shared.with(|inner| inner.faults.clear());
     }
 
-    /// Every answered request outside the control API, in the order they were answered.
+    /// Every answered request outside the control API, in the order they were answered: the
+    /// newest [`Config::request_log_capacity`] ones ([`StandIn::dropped_requests`] counts the
+    /// older ones).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.shared.read(|inner| inner.requests.clone())
+        self.shared.read(|inner| inner.requests.to_vec())
     }
 
-    /// Empties the request log.
+    /// How many requests the request log dropped to make room since it was last cleared.
+    pub fn dropped_requests(&self) -> u64 {
+        self.shared.read(|inner| inner.requests.dropped())
+    }
+
+    /// Empties the request log (and its count of dropped requests).
     pub fn clear_requests(&self) {
         self.shared.with(|inner| inner.requests.clear());
     }
 
-    /// Every WebSocket text frame received or sent (pongs and pushed events).
+    /// Every WebSocket text frame received or sent (pongs and pushed events): the newest
+    /// [`Config::frame_log_capacity`] ones ([`StandIn::dropped_frames`] counts the older ones).
     pub fn ws_frames(&self) -> Vec<WsFrame> {
-        self.shared.read(|inner| inner.frames.clone())
+        self.shared.read(|inner| inner.frames.to_vec())
+    }
+
+    /// How many frames the frame log dropped to make room.
+    pub fn dropped_frames(&self) -> u64 {
+        self.shared.read(|inner| inner.frames.dropped())
     }
 
     /// The open WebSockets.
@@ -388,8 +441,8 @@ impl StandIn {
         self.shared
             .wait_until(timeout, what, |inner| {
                 check(&Seen {
-                    requests: &inner.requests,
-                    frames: &inner.frames,
+                    requests: inner.requests.entries(),
+                    frames: inner.frames.entries(),
                     sockets: inner.sockets.iter().map(|s| s.info()).collect(),
                 })
             })
@@ -441,6 +494,7 @@ impl Drop for StandIn {
 fn serve(
     listener: TcpListener,
     app: Router,
+    config: &Config,
     stopped: oneshot::Receiver<()>,
     ready: mpsc::Sender<Result<(), std::io::Error>>,
 ) {
@@ -464,7 +518,7 @@ fn serve(
         };
         let _ = ready.send(Ok(()));
         tokio::select! {
-            _ = axum::serve(listener, app) => {}
+            () = server::serve(listener, app, config) => {}
             _ = stopped => {}
         }
     });

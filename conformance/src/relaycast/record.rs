@@ -5,11 +5,18 @@
 //! credential it carried (from the `Authorization: Bearer` header, or the `token` query parameter
 //! of the WebSocket upgrade), its body (as JSON when it parses, else as a string), the status
 //! answered, and which fault rule answered it, if any.
+//!
+//! Both logs are bounded: each keeps its newest entries ([`Log`], [`DEFAULT_REQUEST_LOG_CAPACITY`]
+//! and [`DEFAULT_FRAME_LOG_CAPACITY`] unless configured) and counts those it dropped, and a body or
+//! frame longer than [`MAX_LOGGED_BODY_BYTES`] is logged as the text of its first bytes, marked
+//! truncated, with its full length. Request bodies longer than [`MAX_BODY_BYTES`] are not read at
+//! all (413), nor bodies that take longer than the body read timeout to arrive (408).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -22,8 +29,21 @@ use super::faults;
 use super::ids;
 use super::shared::Shared;
 
-/// Largest request body read (larger ones answer 413).
-const BODY_LIMIT: usize = 1 << 20;
+/// Largest request body the stand-in reads, in bytes (larger ones answer 413
+/// `payload_too_large`). The broker's largest bodies (spawn requests with a task) are a few KiB.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Longest body or WebSocket frame logged whole, in bytes; a longer one is logged as the text of
+/// its first bytes with `truncated` set and its full length.
+pub const MAX_LOGGED_BODY_BYTES: usize = 4 << 10;
+
+/// How many requests the request log keeps by default (the newest; older ones are dropped and
+/// counted).
+pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 1024;
+
+/// How many frames the WebSocket frame log keeps by default (the newest; older ones are dropped
+/// and counted).
+pub const DEFAULT_FRAME_LOG_CAPACITY: usize = 2048;
 
 /// The path prefix of the control API, which is neither logged nor faulted.
 pub(crate) const CONTROL_PREFIX: &str = "/_control";
@@ -69,8 +89,15 @@ pub struct RequestRecord {
     pub query: Option<String>,
     /// Kind of credential carried.
     pub auth: AuthKind,
-    /// The body: JSON when it parses, a string when it does not, `None` when empty.
+    /// The body: JSON when it parses, a string when it does not, `None` when empty. When
+    /// `body_truncated`, the text of its first [`MAX_LOGGED_BODY_BYTES`] bytes (at most).
     pub body: Option<Value>,
+    /// The body's full length in bytes.
+    #[serde(default)]
+    pub body_len: usize,
+    /// Whether `body` holds only the start of a body longer than [`MAX_LOGGED_BODY_BYTES`].
+    #[serde(default)]
+    pub body_truncated: bool,
     /// Status answered (101 for an accepted WebSocket upgrade).
     pub status: u16,
     /// The fault rule that answered instead of the server, if any.
@@ -98,8 +125,169 @@ pub struct WsFrame {
     pub socket: u64,
     /// Which way it went.
     pub direction: Direction,
-    /// The frame: JSON when it parses, else a string.
+    /// The frame: JSON when it parses, else a string. When `truncated`, the text of its first
+    /// [`MAX_LOGGED_BODY_BYTES`] bytes (at most).
     pub frame: Value,
+    /// The frame's full length in bytes.
+    #[serde(default)]
+    pub len: usize,
+    /// Whether `frame` holds only the start of a frame longer than [`MAX_LOGGED_BODY_BYTES`].
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+impl WsFrame {
+    /// A log entry for `text` (logged as [`logged`] does).
+    pub(crate) fn new(seq: u64, socket: u64, direction: Direction, text: &str) -> Self {
+        let logged = logged(text.as_bytes());
+        Self {
+            seq,
+            timestamp: ids::now(),
+            socket,
+            direction,
+            frame: logged.value.unwrap_or(Value::String(String::new())),
+            len: text.len(),
+            truncated: logged.truncated,
+        }
+    }
+}
+
+/// A log that keeps its newest `capacity` entries, and counts the older ones it dropped.
+#[derive(Debug)]
+pub(crate) struct Log<T> {
+    entries: VecDeque<T>,
+    capacity: usize,
+    dropped: u64,
+}
+
+impl<T> Log<T> {
+    /// An empty log keeping at most `capacity` entries (none when 0).
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            capacity,
+            dropped: 0,
+        }
+    }
+
+    /// Appends `entry`, dropping the oldest one when full.
+    pub(crate) fn push(&mut self, entry: T) {
+        if self.capacity == 0 {
+            self.dropped += 1;
+            return;
+        }
+        if self.entries.len() >= self.capacity {
+            self.entries.pop_front();
+            self.dropped += 1;
+            // Room for as many again, so that re-compacting below happens once every `capacity`
+            // pushes (amortised O(1)) instead of on every push.
+            let room = 2 * self.capacity;
+            if self.entries.capacity() < room {
+                self.entries.reserve_exact(room - self.entries.len());
+            }
+        }
+        self.entries.push_back(entry);
+        // Kept in one piece so that readers get a slice.
+        self.entries.make_contiguous();
+    }
+
+    /// The entries, oldest first.
+    pub(crate) fn entries(&self) -> &[T] {
+        let (front, back) = self.entries.as_slices();
+        debug_assert!(back.is_empty(), "the log is kept contiguous");
+        if back.is_empty() { front } else { &[] }
+    }
+
+    /// How many entries were dropped to make room since the log was last cleared.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Empties the log (and its dropped count); returns how many entries it held.
+    pub(crate) fn clear(&mut self) -> usize {
+        let held = self.entries.len();
+        self.entries = VecDeque::new();
+        self.dropped = 0;
+        held
+    }
+}
+
+impl<T: Clone> Log<T> {
+    /// A copy of the entries, oldest first.
+    pub(crate) fn to_vec(&self) -> Vec<T> {
+        self.entries.iter().cloned().collect()
+    }
+}
+
+/// A body or frame as logged.
+pub(crate) struct Logged {
+    /// `None` when empty, JSON when it parses, else the text (of its start, when truncated).
+    pub(crate) value: Option<Value>,
+    /// Whether it was longer than [`MAX_LOGGED_BODY_BYTES`].
+    pub(crate) truncated: bool,
+}
+
+/// `bytes` as logged: whole when at most [`MAX_LOGGED_BODY_BYTES`] long, else the text of its
+/// first bytes (cut at a character boundary).
+pub(crate) fn logged(bytes: &[u8]) -> Logged {
+    if bytes.len() <= MAX_LOGGED_BODY_BYTES {
+        return Logged {
+            value: body_value(bytes),
+            truncated: false,
+        };
+    }
+    let head = &bytes[..MAX_LOGGED_BODY_BYTES];
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text.to_owned(),
+        // Cut in the middle of a character (or not UTF-8 at all): keep the valid start, or the
+        // lossy text when the start itself is not UTF-8.
+        Err(e) if e.valid_up_to() > 0 => {
+            String::from_utf8_lossy(&head[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(head).into_owned(),
+    };
+    Logged {
+        value: Some(Value::String(text)),
+        truncated: true,
+    }
+}
+
+/// Why a request body was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Longer than [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// Not all there within the body read timeout.
+    TimedOut(Duration),
+}
+
+impl BodyError {
+    /// The answer to a request whose body was not read.
+    pub(crate) fn response(self) -> Response {
+        match self {
+            BodyError::TooLarge => error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+            ),
+            BodyError::TimedOut(after) => error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                &format!("request body did not arrive within {after:?}"),
+            ),
+        }
+    }
+}
+
+/// Reads a whole request body: at most [`MAX_BODY_BYTES`], within `timeout`.
+pub(crate) async fn read_body(body: Body, timeout: Duration) -> Result<Bytes, BodyError> {
+    match tokio::time::timeout(timeout, to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        // `to_bytes` fails on a body over the limit, or on one the connection broke off (whose
+        // sender is gone and hears no answer).
+        Ok(Err(_)) => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::TimedOut(timeout)),
+    }
 }
 
 /// The body as logged: `None` when empty, JSON when it parses, else the text.
@@ -138,15 +326,24 @@ pub(crate) fn query_pairs(query: &str) -> Option<BTreeMap<String, String>> {
         .map(|q| q.0)
 }
 
-/// Logs each request (outside the control API) and lets fault rules answer first.
+/// Reads each request's body (bounded in size and time), logs each request outside the control
+/// API, and lets fault rules answer those first.
 pub(crate) async fn middleware(
     State(shared): State<Arc<Shared>>,
     request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    let timeout = shared.body_read_timeout;
     if path == CONTROL_PREFIX || path.starts_with(&format!("{CONTROL_PREFIX}/")) {
-        return next.run(request).await;
+        let (parts, body) = request.into_parts();
+        return match read_body(body, timeout).await {
+            Ok(bytes) => {
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            }
+            Err(e) => e.response(),
+        };
     }
     let timestamp = ids::now();
     let method = request.method().clone();
@@ -159,10 +356,9 @@ pub(crate) async fn middleware(
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::to_owned);
     let (parts, body) = request.into_parts();
-    let (bytes, too_large) = match to_bytes(body, BODY_LIMIT).await {
-        Ok(bytes) => (bytes, false),
-        Err(_) => (Default::default(), true),
-    };
+    let read = read_body(body, timeout).await;
+    let bytes = read.clone().unwrap_or_default();
+    let body = logged(&bytes);
     let mut record = RequestRecord {
         seq: 0,
         timestamp,
@@ -170,7 +366,9 @@ pub(crate) async fn middleware(
         path: path.clone(),
         query,
         auth,
-        body: body_value(&bytes),
+        body: body.value,
+        body_len: bytes.len(),
+        body_truncated: body.truncated,
         status: 0,
         fault: None,
     };
@@ -179,15 +377,14 @@ pub(crate) async fn middleware(
     let response = if let Some((rule, response)) = faulted {
         record.fault = Some(rule);
         response
-    } else if too_large {
-        error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            &format!("request body is larger than {BODY_LIMIT} bytes"),
-        )
     } else {
-        next.run(Request::from_parts(parts, Body::from(bytes)))
-            .await
+        match read {
+            Ok(bytes) => {
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            }
+            Err(e) => e.response(),
+        }
     };
     record.status = response.status().as_u16();
     shared.with(|inner| {
@@ -220,6 +417,35 @@ mod tests {
         assert_eq!(auth_kind(&headers, "/v1/dm", None), AuthKind::AgentToken);
         headers.insert(header::AUTHORIZATION, "Basic x".parse().expect("header"));
         assert_eq!(auth_kind(&headers, "/v1/dm", None), AuthKind::Other);
+    }
+
+    #[test]
+    fn long_bodies_are_truncated_at_a_character_boundary() {
+        let whole = logged(&[b'x'; MAX_LOGGED_BODY_BYTES]);
+        assert!(!whole.truncated);
+        let mut long = vec![b'a'; MAX_LOGGED_BODY_BYTES - 1];
+        long.extend_from_slice("é and more".as_bytes());
+        let cut = logged(&long);
+        assert!(cut.truncated);
+        let text = cut.value.as_ref().and_then(Value::as_str).expect("text");
+        assert_eq!(text.len(), MAX_LOGGED_BODY_BYTES - 1);
+        assert!(text.bytes().all(|b| b == b'a'));
+    }
+
+    #[test]
+    fn the_log_keeps_the_newest_entries_and_counts_the_rest() {
+        let mut log = Log::new(3);
+        for n in 0..10 {
+            log.push(n);
+            assert_eq!(log.entries().last(), Some(&n));
+        }
+        assert_eq!(log.entries(), [7, 8, 9]);
+        assert_eq!(log.dropped(), 7);
+        assert_eq!(log.clear(), 3);
+        assert_eq!((log.entries(), log.dropped()), (&[][..], 0));
+        let mut none = Log::new(0);
+        none.push(1);
+        assert_eq!((none.entries(), none.dropped()), (&[][..], 1));
     }
 
     #[test]

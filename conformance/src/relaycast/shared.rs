@@ -8,17 +8,18 @@ use tokio::sync::watch;
 
 use super::error::Error;
 use super::faults::FaultRule;
-use super::record::{RequestRecord, WsFrame};
+use super::record::{Log, RequestRecord, WsFrame};
+use super::server::Config;
 use super::state::Model;
 use super::ws::Socket;
 
 /// Everything behind the lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) model: Model,
     pub(crate) sockets: Vec<Socket>,
-    pub(crate) requests: Vec<RequestRecord>,
-    pub(crate) frames: Vec<WsFrame>,
+    pub(crate) requests: Log<RequestRecord>,
+    pub(crate) frames: Log<WsFrame>,
     pub(crate) faults: Vec<FaultRule>,
     pub(crate) next_id: u64,
 }
@@ -36,13 +37,23 @@ impl Inner {
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     changes: watch::Sender<u64>,
+    /// How long a request body may take to arrive.
+    pub(crate) body_read_timeout: Duration,
 }
 
 impl Shared {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         Self {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                model: Model::default(),
+                sockets: Vec::new(),
+                requests: Log::new(config.request_log_capacity),
+                frames: Log::new(config.frame_log_capacity),
+                faults: Vec::new(),
+                next_id: 0,
+            }),
             changes: watch::Sender::new(0),
+            body_read_timeout: config.body_read_timeout,
         }
     }
 

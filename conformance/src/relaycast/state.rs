@@ -5,11 +5,50 @@
 //!
 //! Not modelled: threads, reactions, read receipts (unread counts are always 0), files, webhooks,
 //! group DMs, presence, rate limits, idempotency keys.
+//!
+//! Bounded, since anyone on 127.0.0.1 can create things: at most [`MAX_WORKSPACES`] workspaces,
+//! and in each at most [`MAX_AGENTS`] agents, [`MAX_CHANNELS`] channels and
+//! [`MAX_CONVERSATIONS`] conversations (one more answers 507 `limit_exceeded`); a channel or
+//! conversation keeps its newest [`MAX_MESSAGES`] messages.
 
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
 use super::ids;
+
+/// Most workspaces the stand-in holds.
+pub(crate) const MAX_WORKSPACES: usize = 1024;
+
+/// Most agents a workspace holds.
+pub(crate) const MAX_AGENTS: usize = 4096;
+
+/// Most channels a workspace holds.
+pub(crate) const MAX_CHANNELS: usize = 1024;
+
+/// Most DM conversations a workspace holds.
+pub(crate) const MAX_CONVERSATIONS: usize = 4096;
+
+/// Most messages a channel or conversation keeps (the newest; history answers give at most 100).
+pub(crate) const MAX_MESSAGES: usize = 1000;
+
+/// Appends `message` to `messages`, dropping the oldest beyond [`MAX_MESSAGES`].
+fn keep(messages: &mut Vec<Message>, message: Message) {
+    if messages.len() >= MAX_MESSAGES {
+        let excess = messages.len() + 1 - MAX_MESSAGES;
+        messages.drain(..excess);
+    }
+    messages.push(message);
+}
+
+/// 507 when `len` things already reach `max`.
+fn room(len: usize, max: usize, what: &str) -> Result<(), ApiError> {
+    if len >= max {
+        return Err(ApiError::limit(format!(
+            "the stand-in holds at most {max} {what}"
+        )));
+    }
+    Ok(())
+}
 
 /// The CLIs `POST /v1/agents/spawn` accepts, as Relaycast does.
 pub(crate) const SPAWN_CLIS: [&str; 5] = ["claude", "codex", "gemini", "aider", "goose"];
@@ -144,6 +183,7 @@ impl Model {
                 format!("Workspace '{name}' already exists"),
             ));
         }
+        room(self.workspaces.len(), MAX_WORKSPACES, "workspaces")?;
         self.workspaces.push(Workspace {
             id: ids::id("ws_"),
             name: name.to_owned(),
@@ -222,6 +262,7 @@ impl Workspace {
                 format!("Agent '{name}' already exists in this workspace"),
             ));
         }
+        room(self.agents.len(), MAX_AGENTS, "agents per workspace")?;
         let now = ids::now();
         let agent = Agent {
             id: ids::id("agt_"),
@@ -352,6 +393,7 @@ impl Workspace {
                 format!("Channel '{name}' already exists"),
             ));
         }
+        room(self.channels.len(), MAX_CHANNELS, "channels per workspace")?;
         let creator = &self.agents[creator];
         self.channels.push(Channel {
             id: ids::id("ch_"),
@@ -396,7 +438,7 @@ impl Workspace {
         }
         let c = self.require_channel(channel)?;
         let message = self.new_message(agent, text);
-        self.channels[c].messages.push(message.clone());
+        keep(&mut self.channels[c].messages, message.clone());
         Ok((c, message))
     }
 
@@ -424,6 +466,11 @@ impl Workspace {
         }) {
             Some(c) => c,
             None => {
+                room(
+                    self.conversations.len(),
+                    MAX_CONVERSATIONS,
+                    "conversations per workspace",
+                )?;
                 self.conversations.push(Conversation {
                     id: ids::id("dm_"),
                     participants: vec![a, b],
@@ -434,9 +481,10 @@ impl Workspace {
             }
         };
         let message = self.new_message(from, text);
-        self.conversations[conversation]
-            .messages
-            .push(message.clone());
+        keep(
+            &mut self.conversations[conversation].messages,
+            message.clone(),
+        );
         Ok((conversation, message))
     }
 
@@ -677,6 +725,30 @@ mod tests {
             })
             .expect_err("cat");
         assert_eq!(err.code, "invalid_request");
+    }
+
+    #[test]
+    fn threads_keep_their_newest_messages_and_workspaces_are_bounded() {
+        let mut ws = workspace();
+        let a = ws.register_agent("a", None, None, None).expect("a");
+        ws.register_agent("b", None, None, None).expect("b");
+        for n in 0..MAX_MESSAGES + 5 {
+            ws.send_dm(a, "b", &n.to_string()).expect("dm");
+        }
+        let messages = &ws.conversations[0].messages;
+        assert_eq!(messages.len(), MAX_MESSAGES);
+        assert_eq!(messages[0].text, "5");
+        let mut model = Model::default();
+        for n in 0..MAX_WORKSPACES {
+            model
+                .create_workspace(&n.to_string())
+                .expect("within the bound");
+        }
+        let err = model.create_workspace("one more").expect_err("beyond");
+        assert_eq!(
+            (err.status.as_u16(), err.code.as_str()),
+            (507, "limit_exceeded")
+        );
     }
 
     #[test]

@@ -13,11 +13,20 @@
 //!   DMs its agent takes part in;
 //! - a raw push goes to every socket of the workspace named (or of every workspace).
 //!
+//! Bounds: at most [`MAX_SOCKETS`] open sockets (the next upgrade answers 503
+//! `too_many_sockets`), client messages of at most [`MAX_WS_MESSAGE_BYTES`] (a longer one closes
+//! the socket), at most [`MAX_SUBSCRIPTIONS`] channels per socket (further ones, and names over 256
+//! bytes, are ignored), at
+//! most [`OUTBOUND_QUEUE`] events queued for a socket (further ones are not delivered to it), and a
+//! socket whose client does not take a frame within [`WRITE_TIMEOUT`] is closed. A socket that is
+//! merely quiet stays open: the broker keeps one for its whole run.
+//!
 //! Not covered: server-initiated pings, presence events, echoing messages posted over HTTP (those
 //! are stored but not pushed; inject them with the control API instead).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -29,9 +38,30 @@ use tokio::sync::mpsc;
 
 use super::error::ApiError;
 use super::ids;
-use super::record::{AuthKind, Direction, WsFrame, body_value};
+use super::record::{AuthKind, Direction, Log, WsFrame, body_value};
 use super::shared::{Inner, Shared};
 use super::state::{Conversation, Workspace, channel_name};
+
+/// Most WebSockets open at once (the broker opens one or two).
+pub const MAX_SOCKETS: usize = 256;
+
+/// Longest message (and frame) a client may send, in bytes; the broker's are pings and
+/// subscriptions of a few dozen bytes.
+pub const MAX_WS_MESSAGE_BYTES: usize = 256 << 10;
+
+/// Most channels one socket may subscribe to; further subscriptions are ignored.
+pub const MAX_SUBSCRIPTIONS: usize = 1024;
+
+/// Longest channel name a socket may subscribe to, in bytes; longer ones are ignored.
+const MAX_SUBSCRIBED_NAME_BYTES: usize = 256;
+
+/// Most frames queued for one socket; an event pushed to a socket whose queue is full is not
+/// delivered to it (nor logged).
+pub(crate) const OUTBOUND_QUEUE: usize = 1024;
+
+/// How long a frame may take to be written to a client before the socket is closed (a client
+/// that does not read).
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An open WebSocket as the control API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +100,7 @@ pub(crate) struct Socket {
     pub(crate) info: SocketInfo,
     agent_id: Option<String>,
     subscriptions: BTreeSet<String>,
-    tx: mpsc::UnboundedSender<Outbound>,
+    tx: mpsc::Sender<Outbound>,
 }
 
 impl Socket {
@@ -81,9 +111,10 @@ impl Socket {
         info
     }
 
-    /// Asks the socket to close.
+    /// Asks the socket to close. With its queue full the request is not queued, but the socket
+    /// still ends once it is dropped from the list (which closes its queue).
     pub(crate) fn close(&self, graceful: bool) {
-        let _ = self.tx.send(Outbound::Close { graceful });
+        let _ = self.tx.try_send(Outbound::Close { graceful });
     }
 }
 
@@ -134,7 +165,7 @@ impl Audience<'_> {
 /// Sends `event` to every socket in `audience`, logging each frame; returns how many got it.
 pub(crate) fn deliver(
     sockets: &[Socket],
-    frames: &mut Vec<WsFrame>,
+    frames: &mut Log<WsFrame>,
     next_id: &mut u64,
     audience: Audience<'_>,
     event: &Value,
@@ -142,16 +173,15 @@ pub(crate) fn deliver(
     let text = event.to_string();
     let mut delivered = 0;
     for socket in sockets.iter().filter(|s| audience.includes(s)) {
-        if socket.tx.send(Outbound::Text(text.clone())).is_ok() {
+        if socket.tx.try_send(Outbound::Text(text.clone())).is_ok() {
             delivered += 1;
             *next_id += 1;
-            frames.push(WsFrame {
-                seq: *next_id,
-                timestamp: ids::now(),
-                socket: socket.info.id,
-                direction: Direction::Out,
-                frame: event.clone(),
-            });
+            frames.push(WsFrame::new(
+                *next_id,
+                socket.info.id,
+                Direction::Out,
+                &text,
+            ));
         }
     }
     delivered
@@ -195,8 +225,11 @@ pub(crate) async fn upgrade(
             .into_response();
         }
     };
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
     let id = shared.with(|inner| {
+        if inner.sockets.len() >= MAX_SOCKETS {
+            return None;
+        }
         let id = inner.next_id();
         inner.sockets.push(Socket {
             info: SocketInfo {
@@ -213,10 +246,20 @@ pub(crate) async fn upgrade(
             subscriptions: BTreeSet::new(),
             tx,
         });
-        id
+        Some(id)
     });
+    let Some(id) = id else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_sockets",
+            format!("the stand-in already has {MAX_SOCKETS} WebSockets open"),
+        )
+        .into_response();
+    };
     let on_failure = Arc::clone(&shared);
     upgrade
+        .max_message_size(MAX_WS_MESSAGE_BYTES)
+        .max_frame_size(MAX_WS_MESSAGE_BYTES)
         .on_failed_upgrade(move |_| remove(&on_failure, id))
         .on_upgrade(move |socket| run(shared, id, socket, rx))
 }
@@ -230,14 +273,14 @@ async fn run(
     shared: Arc<Shared>,
     id: u64,
     mut socket: WebSocket,
-    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    mut rx: mpsc::Receiver<Outbound>,
 ) {
     loop {
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     if let Some(reply) = shared.with(|inner| on_frame(inner, id, text.as_str()))
-                        && socket.send(Message::Text(reply.into())).await.is_err()
+                        && !send(&mut socket, Message::Text(reply.into())).await
                     {
                         break;
                     }
@@ -247,13 +290,13 @@ async fn run(
             },
             outgoing = rx.recv() => match outgoing {
                 Some(Outbound::Text(text)) => {
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if !send(&mut socket, Message::Text(text.into())).await {
                         break;
                     }
                 }
                 Some(Outbound::Close { graceful: true }) => {
                     let frame = CloseFrame { code: 1012, reason: "dropped by the stand-in".into() };
-                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    send(&mut socket, Message::Close(Some(frame))).await;
                     break;
                 }
                 Some(Outbound::Close { graceful: false }) | None => break,
@@ -263,43 +306,50 @@ async fn run(
     remove(&shared, id);
 }
 
+/// Sends `message` within [`WRITE_TIMEOUT`]; whether it went.
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
 /// Logs a client frame and acts on it; returns the reply to send, if any.
 fn on_frame(inner: &mut Inner, id: u64, text: &str) -> Option<String> {
-    let frame = body_value(text.as_bytes()).unwrap_or(Value::String(String::new()));
     let seq = inner.next_id();
-    inner.frames.push(WsFrame {
-        seq,
-        timestamp: ids::now(),
-        socket: id,
-        direction: Direction::In,
-        frame: frame.clone(),
-    });
+    inner
+        .frames
+        .push(WsFrame::new(seq, id, Direction::In, text));
+    let frame = body_value(text.as_bytes()).unwrap_or(Value::String(String::new()));
     let channels: Vec<String> = frame
         .get("channels")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .map(|c| channel_name(c).to_owned())
+        .map(channel_name)
+        .filter(|c| c.len() <= MAX_SUBSCRIBED_NAME_BYTES)
+        .map(str::to_owned)
         .collect();
     let kind = frame.get("type").and_then(Value::as_str);
     let socket = inner.sockets.iter_mut().find(|s| s.info.id == id)?;
     match kind {
         Some("ping") => {
             socket.info.pings += 1;
-            let pong = json!({"type": "pong"});
+            let pong = json!({"type": "pong"}).to_string();
             let seq = inner.next_id();
-            inner.frames.push(WsFrame {
-                seq,
-                timestamp: ids::now(),
-                socket: id,
-                direction: Direction::Out,
-                frame: pong.clone(),
-            });
-            Some(pong.to_string())
+            inner
+                .frames
+                .push(WsFrame::new(seq, id, Direction::Out, &pong));
+            Some(pong)
         }
         Some("subscribe") => {
-            socket.subscriptions.extend(channels);
+            for channel in channels {
+                if socket.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+                    break;
+                }
+                socket.subscriptions.insert(channel);
+            }
             None
         }
         Some("unsubscribe") => {
