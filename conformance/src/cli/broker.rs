@@ -2,17 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
-use conformance::relaycast::StandIn;
 use conformance::target::{BrokerBinary, MockBroker, Target};
 
 use super::corpus::CorpusArgs;
-
-/// How long the probe (`--help`) of a broker binary may take.
-const PROBE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The arguments of `broker`.
 #[derive(Args)]
@@ -43,45 +38,17 @@ pub(crate) async fn broker_target(
     broker_version: Option<&str>,
     mock_broker: Option<&Path>,
 ) -> anyhow::Result<Arc<dyn Target>> {
-    let absolute = |path: &Path, what: &str| {
-        std::fs::canonicalize(path).with_context(|| format!("no such {what}: {}", path.display()))
-    };
-    let (program, version) = match (version, binary, mock_broker) {
-        (None, None, Some(program)) => {
-            let program = absolute(program, "mock-broker executable")?;
-            return Ok(Arc::new(MockBroker { program }));
-        }
+    Ok(match (version, binary, mock_broker) {
+        (None, None, Some(program)) => Arc::new(MockBroker::at(program)?),
         (Some(version), None, None) => {
             eprintln!("relay-conformance: installing broker {version} (pinned, verified)...");
-            let program = crate::cli::install::install(version, None, None).await?;
-            (program, Some(version.to_owned()))
+            Arc::new(BrokerBinary::pinned(version).await?)
         }
-        (None, Some(program), None) => (
-            absolute(program, "broker executable")?,
-            broker_version.map(str::to_owned),
-        ),
+        (None, Some(program), None) => {
+            Arc::new(BrokerBinary::given(program, broker_version).await?)
+        }
         _ => bail!("give one of --version, --binary and --mock-broker"),
-    };
-    let info = relay_client::probe_broker(&program, PROBE_DEADLINE)
-        .await
-        .with_context(|| format!("{} cannot be checked", program.display()))?;
-    let version = version
-        .map(|version| {
-            semver::Version::parse(&version)
-                .with_context(|| format!("`{version}` is not a version"))
-        })
-        .transpose()?;
-    let relaycast = Arc::new(StandIn::start(None).context("cannot start the stand-in Relaycast")?);
-    let name = match &version {
-        Some(version) => format!("agent-relay-broker {version}"),
-        None => info.program.display().to_string(),
-    };
-    Ok(Arc::new(BrokerBinary {
-        name,
-        program,
-        version,
-        relaycast,
-    }))
+    })
 }
 
 /// Runs the fixtures and reports.

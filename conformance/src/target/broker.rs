@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use relay_fixture::{Fixture, Side};
@@ -26,7 +27,101 @@ pub struct BrokerBinary {
     pub relaycast: Arc<StandIn>,
 }
 
+/// A broker that cannot be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerSetupError {
+    /// The pinned version could not be installed and verified.
+    #[error("cannot install broker {version}")]
+    Install {
+        /// The version.
+        version: String,
+        /// Why.
+        #[source]
+        source: relay_client::InstallError,
+    },
+    /// The executable does not exist.
+    #[error("no such broker executable: {}", program.display())]
+    Missing {
+        /// The executable.
+        program: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The executable is not a stdio protocol v1 broker (or could not be probed).
+    #[error("{} cannot be checked", program.display())]
+    Probe {
+        /// The executable.
+        program: PathBuf,
+        /// Why.
+        #[source]
+        source: relay_client::ClientError,
+    },
+    /// The version given is not a version.
+    #[error("`{version}` is not a version")]
+    Version {
+        /// What was given.
+        version: String,
+        /// Why.
+        #[source]
+        source: semver::Error,
+    },
+    /// The stand-in Relaycast did not start.
+    #[error("cannot start the stand-in Relaycast")]
+    Relaycast(#[source] crate::relaycast::Error),
+}
+
+/// How long the probe (`--help`) of a broker executable may take.
+const PROBE_DEADLINE: Duration = Duration::from_secs(10);
+
 impl BrokerBinary {
+    /// A pinned real broker: installed into the cache (or reused), verified, probed.
+    pub async fn pinned(version: &str) -> Result<Self, BrokerSetupError> {
+        let installed = relay_client::Installer::new()
+            .install(version)
+            .await
+            .map_err(|source| BrokerSetupError::Install {
+                version: version.to_owned(),
+                source,
+            })?;
+        Self::given(&installed.path, Some(version)).await
+    }
+
+    /// Any broker executable, probed (it must be a stdio protocol v1 broker); `version` is its
+    /// version, if known.
+    pub async fn given(program: &Path, version: Option<&str>) -> Result<Self, BrokerSetupError> {
+        let program =
+            std::fs::canonicalize(program).map_err(|source| BrokerSetupError::Missing {
+                program: program.to_owned(),
+                source,
+            })?;
+        let info = relay_client::probe_broker(&program, PROBE_DEADLINE)
+            .await
+            .map_err(|source| BrokerSetupError::Probe {
+                program: program.clone(),
+                source,
+            })?;
+        let version = version
+            .map(|version| {
+                semver::Version::parse(version).map_err(|source| BrokerSetupError::Version {
+                    version: version.to_owned(),
+                    source,
+                })
+            })
+            .transpose()?;
+        let relaycast = Arc::new(StandIn::start(None).map_err(BrokerSetupError::Relaycast)?);
+        let name = match &version {
+            Some(version) => format!("agent-relay-broker {version}"),
+            None => info.program.display().to_string(),
+        };
+        Ok(Self {
+            name,
+            program,
+            version,
+            relaycast,
+        })
+    }
+
     fn launch(&self, fixture: &Fixture) -> Launch {
         let mut env = play::broker_env(fixture);
         if fixture.broker.relaycast {

@@ -18,6 +18,19 @@ pub struct MockBroker {
     pub program: PathBuf,
 }
 
+impl MockBroker {
+    /// mock-broker at `program`, which must exist.
+    pub fn at(program: &Path) -> Result<Self, std::io::Error> {
+        let program = std::fs::canonicalize(program).map_err(|error| {
+            std::io::Error::new(
+                error.kind(),
+                format!("no such mock-broker executable: {}", program.display()),
+            )
+        })?;
+        Ok(Self { program })
+    }
+}
+
 impl Target for MockBroker {
     fn name(&self) -> &str {
         "mock-broker"

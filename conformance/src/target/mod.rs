@@ -22,7 +22,7 @@ use relay_fixture::{Fixture, Side};
 use crate::results::FixtureResult;
 
 pub use adapter::{AdapterCommand, AdapterCommandError, SdkAdapter};
-pub use broker::BrokerBinary;
+pub use broker::{BrokerBinary, BrokerSetupError};
 pub use mock_broker::MockBroker;
 
 /// An implementation under test; see the [module docs](self).
