@@ -477,16 +477,16 @@ where
             }
             Fault::StderrFlood(total) => self.flood_stderr(*total, deadline).await,
             Fault::Repeat(repeat) => {
-                let mut chunk = Vec::with_capacity(64 * 1024);
+                // One chunk of whole lines, built once and written as often as needed: a write
+                // costs a system call, not a copy of every line.
+                let line = repeat.line.len() + 1;
+                let chunk = whole_lines(repeat.line.as_bytes(), FLOOD_CHUNK);
+                let per_chunk = chunk.len() / line;
                 let mut left = repeat.count;
                 while left > 0 {
-                    chunk.clear();
-                    while left > 0 && chunk.len() < 64 * 1024 {
-                        chunk.extend_from_slice(repeat.line.as_bytes());
-                        chunk.push(b'\n');
-                        left -= 1;
-                    }
-                    self.write_raw(&chunk, deadline).await?;
+                    let lines = left.min(per_chunk);
+                    self.write_raw(&chunk[..lines * line], deadline).await?;
+                    left -= lines;
                 }
                 Ok(())
             }
@@ -508,14 +508,19 @@ where
         }
     }
 
+    /// Writes `total` bytes of [`FLOOD_LINE`] lines to stderr (the last one cut short if need be).
+    ///
+    /// The flood goes out in chunks of whole lines, built once: each is one write (one hop to the
+    /// blocking thread that writes tokio's stderr), where a write per line made an 8 MB flood take
+    /// seconds.
     async fn flood_stderr(&mut self, total: usize, deadline: Duration) -> Result<(), Failure> {
-        let line = b"mock-broker: stderr flood, a client must keep reading its broker's stderr\n";
+        let chunk = whole_lines(FLOOD_LINE, FLOOD_CHUNK.min(total));
         let mut written = 0;
         let flood = async {
             while written < total {
-                let chunk = &line[..line.len().min(total - written)];
-                self.errors.write_all(chunk).await?;
-                written += chunk.len();
+                let piece = &chunk[..chunk.len().min(total - written)];
+                self.errors.write_all(piece).await?;
+                written += piece.len();
             }
             self.errors.flush().await
         };
@@ -537,6 +542,25 @@ fn describe_raw(line: &RawLine) -> String {
     }
 }
 
+/// The line a `stderr_flood` fault repeats, without its newline.
+const FLOOD_LINE: &[u8] =
+    b"mock-broker: stderr flood, a client must keep reading its broker's stderr";
+
+/// About how many bytes of a `stderr_flood` or `repeat` fault go into one write.
+const FLOOD_CHUNK: usize = 64 * 1024;
+
+/// `line` and a newline, repeated as often as fits in `size` bytes, and at least once.
+fn whole_lines(line: &[u8], size: usize) -> Vec<u8> {
+    let length = line.len() + 1;
+    let count = (size / length).max(1);
+    let mut chunk = Vec::with_capacity(count * length);
+    for _ in 0..count {
+        chunk.extend_from_slice(line);
+        chunk.push(b'\n');
+    }
+    chunk
+}
+
 /// A valid `worker_stream` event frame of exactly `length` bytes (or the shortest one, if shorter).
 fn oversized_frame(length: usize) -> Vec<u8> {
     let head = br#"{"v":1,"type":"event","request_id":null,"payload":{"chunk":""#;
@@ -552,6 +576,76 @@ fn oversized_frame(length: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Plays a client-side fixture of `steps` (JSON) against a client that writes nothing and
+    /// closes stdin; returns what went to stdout and to stderr.
+    fn play_steps(steps: &str) -> (Vec<u8>, Vec<u8>) {
+        let text = format!(
+            r#"{{"format":"relay-fixture/1","id":"t","summary":"s","level":"MAY","sides":["client"],"step_timeout_ms":60000,"transcript":{steps}}}"#
+        );
+        let fixture = relay_fixture::load_str(&text, std::path::Path::new("t.json")).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut errors = Vec::new();
+        let output = runtime.block_on(async {
+            let (_keep, mut signals) = mpsc::unbounded_channel();
+            let mut player = Player::new(&fixture, &b""[..], Vec::new(), &mut errors);
+            let end = player.run(&mut signals).await.unwrap();
+            assert_eq!(end, End::ClientClosed);
+            player.into_io().1
+        });
+        (output, errors)
+    }
+
+    /// The flood is the documented line repeated, cut at exactly the asked size, whatever the size
+    /// against the chunks it is written in.
+    #[test]
+    fn a_stderr_flood_is_its_line_repeated_to_the_byte() {
+        let line = [FLOOD_LINE, b"\n"].concat();
+        let chunk = whole_lines(FLOOD_LINE, FLOOD_CHUNK).len();
+        for total in [0, 1, 74, 75, chunk - 1, chunk, chunk + 1, 3 * chunk + 100] {
+            let (output, errors) =
+                play_steps(&format!(r#"[{{"fault":{{"stderr_flood":{total}}}}}]"#));
+            assert!(output.is_empty());
+            let expected: Vec<u8> = line.iter().copied().cycle().take(total).collect();
+            assert!(errors == expected, "a flood of {total} bytes differs");
+        }
+    }
+
+    /// `repeat` writes its line and a newline `count` times, for short lines, empty ones and lines
+    /// longer than a chunk.
+    #[test]
+    fn a_repeat_writes_its_line_count_times() {
+        let long = "y".repeat(FLOOD_CHUNK + 10);
+        for (count, line) in [
+            (0, "x"),
+            (1, "x"),
+            (20_000, "{}"),
+            (70_000, ""),
+            (3, long.as_str()),
+        ] {
+            let (output, errors) = play_steps(&format!(
+                r#"[{{"fault":{{"repeat":{{"count":{count},"line":"{line}"}}}}}}]"#
+            ));
+            assert!(errors.is_empty());
+            let expected = format!("{line}\n").repeat(count);
+            assert!(
+                output == expected.as_bytes(),
+                "{count} × {} bytes differ",
+                line.len()
+            );
+        }
+    }
+
+    #[test]
+    fn whole_lines_fill_a_chunk_with_complete_lines() {
+        let chunk = whole_lines(b"abc", 10);
+        assert_eq!(chunk, b"abc\nabc\n");
+        assert_eq!(whole_lines(b"abcdef", 3), b"abcdef\n");
+        assert_eq!(whole_lines(b"", 3), b"\n\n\n");
+    }
 
     #[test]
     fn oversized_frames_are_valid_frames_of_the_asked_length() {

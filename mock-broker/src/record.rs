@@ -223,7 +223,10 @@ fn build_fixture(
             Seen::Signal(signal) => StepAction::Signal(signal),
             Seen::Broker(line) => {
                 if let Some(threshold) = args.keep_delays_ms {
-                    let pause = at.duration_since(last).as_millis() as u64;
+                    // A recording must load: a longer pause is kept as the longest a fixture allows.
+                    let pause = u64::try_from(at.duration_since(last).as_millis())
+                        .unwrap_or(u64::MAX)
+                        .min(relay_fixture::MAX_DURATION_MS);
                     if pause >= threshold {
                         transcript.push(Step::new(StepAction::SleepMs(pause)));
                     }
@@ -232,9 +235,10 @@ fn build_fixture(
                     Ok(Line::Frame(envelope)) => StepAction::Broker(pattern(
                         generalizer.broker_frame(serde_json::to_value(envelope)?),
                     )?),
-                    Ok(Line::Oversized { length }) | Err(length) => {
-                        StepAction::Fault(Fault::OversizedLine(length))
-                    }
+                    // As long as a fixture allows, which is still over any line limit.
+                    Ok(Line::Oversized { length }) | Err(length) => StepAction::Fault(
+                        Fault::OversizedLine(length.min(relay_fixture::MAX_OVERSIZED_LINE)),
+                    ),
                     Ok(Line::NonProtocol(text)) | Ok(Line::Malformed { text, .. }) => {
                         StepAction::BrokerLog(pattern(json!({"$type": "string", "$value": text}))?)
                     }

@@ -93,3 +93,74 @@ fn init_without_a_fixture_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("--fixture"), "stderr: {stderr}");
 }
+
+/// A client-side fixture whose only step is `step`, written to `dir`.
+fn one_step_fixture(dir: &TempDir, step: &str) -> std::path::PathBuf {
+    let file = dir.join("bound.json");
+    let text = format!(
+        r#"{{"format":"relay-fixture/1","id":"bound","summary":"s","level":"MUST","sides":["client"],"transcript":[{step}]}}"#
+    );
+    std::fs::write(&file, text).expect("write the fixture");
+    file
+}
+
+/// Counts, sizes and durations beyond their bounds (u64::MAX made mock-broker panic with "capacity
+/// overflow", 10^12 abort on the allocation, `repeat` and `sleep_ms` run until killed) are unusable
+/// fixtures: exit 2, no panic, and a diagnosis naming the member and the bound.
+#[test]
+fn counts_sizes_and_durations_beyond_their_bounds() {
+    let cases = [
+        (
+            r#"{"fault":{"oversized_line":18446744073709551615}}"#,
+            "transcript[0].fault.oversized_line",
+            "18446744073709551615 bytes is over the bound of 67108864 bytes (64 MiB)",
+        ),
+        (
+            r#"{"fault":{"oversized_line":1000000000000}}"#,
+            "transcript[0].fault.oversized_line",
+            "1000000000000 bytes is over the bound of 67108864 bytes (64 MiB)",
+        ),
+        (
+            r#"{"fault":{"oversized_line":1e12}}"#,
+            "transcript[0].fault",
+            "invalid type: floating point `1000000000000.0`, expected usize",
+        ),
+        (
+            r#"{"fault":{"stderr_flood":18446744073709551615}}"#,
+            "transcript[0].fault.stderr_flood",
+            "18446744073709551615 bytes is over the bound of 1073741824 bytes (1 GiB)",
+        ),
+        (
+            r#"{"fault":{"repeat":{"count":18446744073709551615,"line":"{}"}}}"#,
+            "transcript[0].fault.repeat.count",
+            "18446744073709551615 lines is over the bound of 100000000 lines (100 million)",
+        ),
+        (
+            r#"{"sleep_ms":18446744073709551615}"#,
+            "transcript[0].sleep_ms",
+            "18446744073709551615 ms is over the bound of 3600000 ms (one hour)",
+        ),
+        (
+            r#"{"silence_ms":1000000000000}"#,
+            "transcript[0].silence_ms",
+            "1000000000000 ms is over the bound of 3600000 ms (one hour)",
+        ),
+        (
+            r#"{"fault":{"stderr":"x"},"within_ms":18446744073709551615}"#,
+            "transcript[0].within_ms",
+            "18446744073709551615 ms is over the bound of 3600000 ms (one hour)",
+        ),
+    ];
+    for (step, json_path, reason) in cases {
+        let dir = TempDir::new("bound");
+        let file = one_step_fixture(&dir, step);
+        let (stderr, verdict) = cannot_play(&file);
+        assert!(!stderr.contains("panicked"), "{step}: {stderr}");
+        assert_names(&stderr, &file, json_path, reason);
+        assert_eq!(
+            verdict["failure"]["step"],
+            serde_json::Value::Null,
+            "{step}"
+        );
+    }
+}

@@ -8,12 +8,15 @@
 //! - [`load_file`] and [`load_str`] read and validate a fixture, naming the file, the JSON path and
 //!   the reason of any problem; [`load_dir`] reads a corpus.
 //! - [`fixture_schema_json`] is the format's JSON Schema.
+//! - The `MAX_*` constants bound every count, size and duration a fixture may ask for (e.g.
+//!   [`MAX_DURATION_MS`], [`MAX_OVERSIZED_LINE`]); the loader rejects anything beyond them.
 //!
 //! Playing a fixture is left to the players: `mock-broker` plays the broker side, the
 //! `relay-conformance` runner the client side.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+mod bounds;
 mod errors;
 mod load;
 mod model;
@@ -22,6 +25,7 @@ mod schema;
 pub mod verdict;
 pub mod wire;
 
+pub use bounds::*;
 pub use errors::{LoadError, Mismatch, PatternError};
 pub use load::{load_dir, load_file, load_str};
 pub use model::*;

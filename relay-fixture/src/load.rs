@@ -2,32 +2,59 @@
 //!
 //! Parsing names the JSON path of a problem (`transcript[3].broker`, via `serde_path_to_error`); the
 //! checks that follow catch what parses but cannot be played: a pattern a player would have to send
-//! but cannot produce, a `$var` read before any step binds it, a step that one side cannot play.
+//! but cannot produce, a `$var` read before any step binds it, a step that one side cannot play, a
+//! count, size or duration beyond its bound (see `bounds.rs` and the `MAX_*` constants).
 
 use std::collections::BTreeSet;
+use std::fmt::Display;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::bounds::{
+    MAX_DURATION_MS, MAX_FIXTURE_BYTES, MAX_OVERSIZED_LINE, MAX_RELAYCAST_FAULT_COUNT,
+    MAX_RELAYCAST_FAULT_STATUS, MAX_REPEAT_BYTES, MAX_REPEAT_COUNT, MAX_STDERR_FLOOD,
+    MAX_WRITE_BYTES, MIN_RELAYCAST_FAULT_STATUS,
+};
 use crate::errors::LoadError;
-use crate::model::{ActionOutcome, FORMAT, Fixture, Side, StepAction};
+use crate::model::{ActionOutcome, FORMAT, Fault, Fixture, RelaycastAction, Side, StepAction};
 use crate::pattern::Pattern;
 
-/// Reads and validates the fixture in `file`.
+/// Reads and validates the fixture in `file` (at most [`MAX_FIXTURE_BYTES`] long).
 pub fn load_file(file: &Path) -> Result<Fixture, LoadError> {
-    let text = std::fs::read_to_string(file).map_err(|error| LoadError {
+    let error = |reason: String| LoadError {
         file: file.to_owned(),
         path: String::new(),
-        reason: format!("cannot read the file: {error}"),
-    })?;
+        reason,
+    };
+    let cannot_read = |error: std::io::Error| format!("cannot read the file: {error}");
+    let handle = std::fs::File::open(file).map_err(|e| error(cannot_read(e)))?;
+    // Read one byte past the bound, to tell a file at the bound from a longer one without reading
+    // a file of any length (or trusting its metadata: it may be a pipe).
+    let limit = u64::try_from(MAX_FIXTURE_BYTES)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut text = String::new();
+    handle
+        .take(limit)
+        .read_to_string(&mut text)
+        .map_err(|e| error(cannot_read(e)))?;
     load_str(&text, file)
 }
 
-/// Parses and validates a fixture from `text`; `file` names it in errors.
+/// Parses and validates a fixture from `text` (at most [`MAX_FIXTURE_BYTES`] long); `file` names it
+/// in errors.
 pub fn load_str(text: &str, file: &Path) -> Result<Fixture, LoadError> {
     let error = |path: String, reason: String| LoadError {
         file: file.to_owned(),
         path,
         reason,
     };
+    if text.len() > MAX_FIXTURE_BYTES {
+        return Err(error(
+            String::new(),
+            format!("the fixture is over the bound of {MAX_FIXTURE_BYTES} bytes (128 MiB)"),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let fixture: Fixture =
         serde_path_to_error::deserialize(&mut deserializer).map_err(|failure| {
@@ -141,6 +168,7 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
             "name at least one side: broker, client".into(),
         ));
     }
+    check_bounds(fixture)?;
     let played_as_client = fixture.sides.contains(&Side::Broker);
     let played_as_broker = fixture.sides.contains(&Side::Client);
     let mut bound = BTreeSet::new();
@@ -209,6 +237,117 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
     for (index, action) in fixture.actions.iter().enumerate() {
         if let ActionOutcome::Result(pattern) | ActionOutcome::Error(pattern) = &action.expect {
             check_vars(pattern, &bound, &format!("actions[{index}].expect"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `Err` naming `at` when `value` is over `max`; `unit` follows each number, `about` names the bound.
+fn at_most<T: PartialOrd + Display>(
+    at: impl FnOnce() -> String,
+    value: T,
+    max: T,
+    unit: &str,
+    about: &str,
+) -> Result<(), Invalid> {
+    if value <= max {
+        return Ok(());
+    }
+    Err((
+        at(),
+        format!("{value} {unit} is over the bound of {max} {unit} ({about})"),
+    ))
+}
+
+/// Checks every count, size and duration against its bound (see the `MAX_*` constants).
+fn check_bounds(fixture: &Fixture) -> Result<(), Invalid> {
+    const HOUR: &str = "one hour";
+    const WRITE: &str = "16 MiB";
+    let duration = |at: String, ms: u64| at_most(|| at, ms, MAX_DURATION_MS, "ms", HOUR);
+    duration("step_timeout_ms".into(), fixture.step_timeout_ms)?;
+    for (index, action) in fixture.actions.iter().enumerate() {
+        if let Some(ms) = action.timeout_ms {
+            duration(format!("actions[{index}].timeout_ms"), ms)?;
+        }
+    }
+    for (index, step) in fixture.transcript.iter().enumerate() {
+        let at = |member: &str| format!("transcript[{index}].{member}");
+        let write = |member: &str, bytes: usize| {
+            at_most(|| at(member), bytes, MAX_WRITE_BYTES, "bytes", WRITE)
+        };
+        if let Some(ms) = step.within_ms {
+            duration(at("within_ms"), ms)?;
+        }
+        match &step.action {
+            StepAction::SleepMs(ms) => duration(at("sleep_ms"), *ms)?,
+            StepAction::SilenceMs(ms) => duration(at("silence_ms"), *ms)?,
+            StepAction::ClientRaw(text) => write("client_raw", text.len())?,
+            StepAction::ClientHex(hex) => write("client_hex", hex.0.len())?,
+            StepAction::Fault(Fault::Write(text)) => write("fault.write", text.len())?,
+            StepAction::Fault(Fault::WriteHex(hex)) => write("fault.write_hex", hex.0.len())?,
+            StepAction::Fault(Fault::Stderr(text)) => write("fault.stderr", text.len())?,
+            StepAction::Fault(Fault::OversizedLine(length)) => at_most(
+                || at("fault.oversized_line"),
+                *length,
+                MAX_OVERSIZED_LINE,
+                "bytes",
+                "64 MiB",
+            )?,
+            StepAction::Fault(Fault::StderrFlood(total)) => at_most(
+                || at("fault.stderr_flood"),
+                *total,
+                MAX_STDERR_FLOOD,
+                "bytes",
+                "1 GiB",
+            )?,
+            StepAction::Fault(Fault::Repeat(repeat)) => {
+                at_most(
+                    || at("fault.repeat.count"),
+                    repeat.count,
+                    MAX_REPEAT_COUNT,
+                    "lines",
+                    "100 million",
+                )?;
+                // count × (the line + its newline), saturating: never an overflow.
+                let line = u64::try_from(repeat.line.len())
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(1);
+                let bytes = u64::try_from(repeat.count)
+                    .unwrap_or(u64::MAX)
+                    .saturating_mul(line);
+                if bytes > MAX_REPEAT_BYTES {
+                    return Err((
+                        at("fault.repeat"),
+                        format!(
+                            "{bytes} bytes in all (count × the line and its newline) is over the \
+                             bound of {MAX_REPEAT_BYTES} bytes (16 GiB)"
+                        ),
+                    ));
+                }
+            }
+            StepAction::Relaycast(RelaycastAction::Fault(fault)) => {
+                let statuses = MIN_RELAYCAST_FAULT_STATUS..=MAX_RELAYCAST_FAULT_STATUS;
+                if !statuses.contains(&fault.status) {
+                    return Err((
+                        at("relaycast.fault.status"),
+                        format!(
+                            "{} is not an HTTP status from {MIN_RELAYCAST_FAULT_STATUS} to \
+                             {MAX_RELAYCAST_FAULT_STATUS}",
+                            fault.status
+                        ),
+                    ));
+                }
+                if let Some(count) = fault.count {
+                    at_most(
+                        || at("relaycast.fault.count"),
+                        count,
+                        MAX_RELAYCAST_FAULT_COUNT,
+                        "requests",
+                        "one million",
+                    )?;
+                }
+            }
+            _ => {}
         }
     }
     Ok(())

@@ -10,6 +10,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::bounds::{
+    MAX_DURATION_MS, MAX_OVERSIZED_LINE, MAX_RELAYCAST_FAULT_COUNT, MAX_RELAYCAST_FAULT_STATUS,
+    MAX_REPEAT_COUNT, MAX_STDERR_FLOOD, MIN_RELAYCAST_FAULT_STATUS,
+};
 use crate::pattern::Pattern;
 
 /// The value of `format` this crate reads and writes.
@@ -56,8 +60,10 @@ pub struct Fixture {
     /// What to do with broker events the transcript does not list.
     #[serde(default)]
     pub unlisted_events: EventPolicy,
-    /// The deadline of each step that waits, unless the step sets `within_ms`.
+    /// The deadline of each step that waits, unless the step sets `within_ms`. At most one hour
+    /// (3 600 000).
     #[serde(default = "default_step_timeout")]
+    #[schemars(range(max = MAX_DURATION_MS))]
     pub step_timeout_ms: u64,
     /// Remarks for readers: why the broker does this, links to the protocol notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,6 +164,9 @@ impl Fixture {
 
     /// The longest a play of the whole transcript can take when every step is on time: each step's
     /// deadline, plus its own duration for `sleep_ms` and `silence_ms`.
+    ///
+    /// The sum saturates at [`Duration::MAX`](std::time::Duration::MAX) rather than overflow; for a
+    /// fixture that loaded, whose durations are bounded by [`MAX_DURATION_MS`], it is far below.
     pub fn longest_play(&self) -> std::time::Duration {
         self.transcript
             .iter()
@@ -166,9 +175,13 @@ impl Fixture {
                     StepAction::SleepMs(ms) | StepAction::SilenceMs(ms) => ms,
                     _ => 0,
                 };
-                self.step_deadline(step) + std::time::Duration::from_millis(own)
+                self.step_deadline(step)
+                    .saturating_add(std::time::Duration::from_millis(own))
             })
-            .sum()
+            .fold(
+                std::time::Duration::ZERO,
+                std::time::Duration::saturating_add,
+            )
     }
 }
 
@@ -192,8 +205,9 @@ pub struct Action {
     #[serde(default = "empty_object")]
     pub args: Value,
     /// This call's timeout in milliseconds, where it differs from the client's usual request timeout
-    /// (e.g. to expect `timeout` sooner).
+    /// (e.g. to expect `timeout` sooner). At most one hour (3 600 000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = MAX_DURATION_MS))]
     pub timeout_ms: Option<u64>,
     /// The outcome the client should report.
     pub expect: ActionOutcome,
@@ -227,8 +241,10 @@ pub struct Step {
     /// What happens.
     #[serde(flatten)]
     pub action: StepAction,
-    /// The deadline of a step that waits, overriding the fixture's `step_timeout_ms`.
+    /// The deadline of a step that waits, overriding the fixture's `step_timeout_ms`. At most one
+    /// hour (3 600 000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = MAX_DURATION_MS))]
     pub within_ms: Option<u64>,
     /// A remark for readers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,9 +325,11 @@ pub enum StepAction {
     Client(Pattern),
     /// The client writes these frames, in any order.
     ClientAnyOrder(Vec<Pattern>),
-    /// The client writes this text and a newline, as is (bad input; broker side only).
+    /// The client writes this text and a newline, as is (bad input; broker side only). At most
+    /// 16 MiB.
     ClientRaw(String),
-    /// The client writes these bytes, given in hex, as is (e.g. invalid UTF-8; broker side only).
+    /// The client writes these bytes, given in hex, as is (e.g. invalid UTF-8; broker side only). At
+    /// most 16 MiB.
     ClientHex(Hex),
     /// The client closes the broker's stdin.
     CloseStdin(True),
@@ -323,10 +341,11 @@ pub enum StepAction {
     BrokerAnyOrder(Vec<Pattern>),
     /// The broker writes a line that is not a frame (its log), matching this pattern.
     BrokerLog(Pattern),
-    /// Nothing happens for this long.
-    SleepMs(u64),
-    /// No frame (other than ignored events) comes for this long.
-    SilenceMs(u64),
+    /// Nothing happens for this long, in milliseconds (at most one hour, 3 600 000).
+    SleepMs(#[schemars(range(max = MAX_DURATION_MS))] u64),
+    /// No frame (other than ignored events) comes for this long, in milliseconds (at most one hour,
+    /// 3 600 000).
+    SilenceMs(#[schemars(range(max = MAX_DURATION_MS))] u64),
     /// The broker exits this way within the step's deadline.
     Exit(ExitStatus),
     /// A fault mock-broker injects (client side only).
@@ -425,26 +444,24 @@ impl<'de> Deserialize<'de> for Hex {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         // Whitespace is ignored anywhere; every other character must be a hex digit.
-        let digits: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-        if let Some(bad) = digits.iter().find(|c| !c.is_ascii_hexdigit()) {
-            return Err(serde::de::Error::custom(format!(
-                "`{bad}` is not a hex digit"
-            )));
+        let mut bytes = Vec::with_capacity(text.len() / 2);
+        let mut high: Option<u8> = None;
+        for c in text.chars().filter(|c| !c.is_whitespace()) {
+            let digit = c
+                .to_digit(16)
+                .and_then(|digit| u8::try_from(digit).ok())
+                .ok_or_else(|| serde::de::Error::custom(format!("`{c}` is not a hex digit")))?;
+            match high.take() {
+                None => high = Some(digit),
+                Some(high) => bytes.push(high << 4 | digit),
+            }
         }
-        if !digits.len().is_multiple_of(2) {
+        if high.is_some() {
             return Err(serde::de::Error::custom(
                 "hex needs an even number of digits",
             ));
         }
-        digits
-            .chunks(2)
-            .map(|pair| {
-                let pair: String = pair.iter().collect();
-                u8::from_str_radix(&pair, 16)
-                    .map_err(|_| serde::de::Error::custom(format!("`{pair}` is not a hex byte")))
-            })
-            .collect::<Result<_, _>>()
-            .map(Hex)
+        Ok(Hex(bytes))
     }
 }
 
@@ -570,15 +587,19 @@ impl fmt::Display for ExitStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
-    /// Write this text to stdout as is, without adding a newline (garbage, a partial line).
+    /// Write this text to stdout as is, without adding a newline (garbage, a partial line). At most
+    /// 16 MiB.
     Write(String),
-    /// Write these bytes to stdout as is (e.g. invalid UTF-8).
+    /// Write these bytes to stdout as is (e.g. invalid UTF-8). At most 16 MiB.
     WriteHex(Hex),
-    /// Write a valid `worker_stream` event frame this many bytes long, and a newline.
-    OversizedLine(usize),
-    /// Write this many bytes of text lines to stderr, blocking until the client reads them.
-    StderrFlood(usize),
-    /// Write this text and a newline to stderr (e.g. the error a crashing broker prints).
+    /// Write a valid `worker_stream` event frame this many bytes long, and a newline. At most 64 MiB
+    /// (67 108 864).
+    OversizedLine(#[schemars(range(max = MAX_OVERSIZED_LINE))] usize),
+    /// Write this many bytes of text lines to stderr, blocking until the client reads them. At most
+    /// 1 GiB (1 073 741 824).
+    StderrFlood(#[schemars(range(max = MAX_STDERR_FLOOD))] usize),
+    /// Write this text and a newline to stderr (e.g. the error a crashing broker prints). At most
+    /// 16 MiB.
     Stderr(String),
     /// Write one line many times to stdout (a flood of events, for ingest benchmarks).
     Repeat(Repeat),
@@ -607,9 +628,11 @@ pub struct RelaycastFault {
     /// A glob over the request path (`*` within a segment, `**` across), e.g. `/v1/agents/spawn`.
     pub path: String,
     /// The status to answer with (200-599).
+    #[schemars(range(min = MIN_RELAYCAST_FAULT_STATUS, max = MAX_RELAYCAST_FAULT_STATUS))]
     pub status: u16,
-    /// How many requests fail; every matching request when absent.
+    /// How many requests fail (at most one million); every matching request when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = MAX_RELAYCAST_FAULT_COUNT))]
     pub count: Option<u32>,
     /// The error code in the answer (derived from the status when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -647,7 +670,9 @@ pub struct InjectedChannelMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Repeat {
-    /// How many times.
+    /// How many times: at most 100 million, and at most 16 GiB in all (`count` × the line's length
+    /// with its newline).
+    #[schemars(range(max = MAX_REPEAT_COUNT))]
     pub count: usize,
     /// The line, without its newline.
     pub line: String,

@@ -216,3 +216,77 @@ fn the_schema_rejects_bad_documents() {
         );
     }
 }
+
+/// The schema carries the loader's bounds as `maximum` (and the Relaycast status range): a value at
+/// its bound is valid, one past it is not.
+#[test]
+fn the_schema_bounds_counts_sizes_and_durations() {
+    use relay_fixture::{
+        MAX_DURATION_MS, MAX_OVERSIZED_LINE, MAX_RELAYCAST_FAULT_COUNT, MAX_REPEAT_COUNT,
+        MAX_STDERR_FLOOD,
+    };
+    let validator = validator();
+    let document = |top: Value, step: Value| {
+        let mut document = json!({
+            "format": "relay-fixture/1",
+            "id": "x",
+            "summary": "s",
+            "level": "MUST",
+            "sides": ["client"],
+            "transcript": [step],
+        });
+        for (key, value) in top.as_object().unwrap() {
+            document[key] = value.clone();
+        }
+        document
+    };
+    let relaycast = |status: u64, count: u64| json!({"relaycast": {"fault": {"method": "*", "path": "/**", "status": status, "count": count}}});
+    let cases = |n: fn(u64) -> u64| {
+        let at = |bound: u64| n(bound);
+        let ms = at(MAX_DURATION_MS);
+        [
+            document(json!({"step_timeout_ms": ms}), json!({"sleep_ms": 0})),
+            document(
+                json!({"actions": [{"call": "c", "timeout_ms": ms, "expect": {"timeout": true}}]}),
+                json!({"sleep_ms": 0}),
+            ),
+            document(json!({}), json!({"sleep_ms": 0, "within_ms": ms})),
+            document(json!({}), json!({"sleep_ms": ms})),
+            document(json!({}), json!({"silence_ms": ms})),
+            document(
+                json!({}),
+                json!({"fault": {"oversized_line": at(MAX_OVERSIZED_LINE as u64)}}),
+            ),
+            document(
+                json!({}),
+                json!({"fault": {"stderr_flood": at(MAX_STDERR_FLOOD as u64)}}),
+            ),
+            document(
+                json!({}),
+                json!({"fault": {"repeat": {"count": at(MAX_REPEAT_COUNT as u64), "line": ""}}}),
+            ),
+            document(
+                json!({}),
+                relaycast(at(599), u64::from(MAX_RELAYCAST_FAULT_COUNT)),
+            ),
+            document(
+                json!({}),
+                relaycast(599, at(u64::from(MAX_RELAYCAST_FAULT_COUNT))),
+            ),
+        ]
+    };
+    for valid in cases(|bound| bound) {
+        let errors = schema_errors(&validator, &valid);
+        assert!(errors.is_empty(), "{valid}: {}", errors.join("\n"));
+    }
+    for invalid in cases(|bound| bound + 1)
+        .into_iter()
+        .chain(cases(|_| u64::MAX))
+    {
+        assert!(
+            !validator.is_valid(&invalid),
+            "the schema accepts {invalid}"
+        );
+    }
+    assert!(!validator.is_valid(&document(json!({}), relaycast(199, 1))));
+}
