@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobMatcher};
+use globset::GlobSet;
 use serde::{Deserialize, Serialize};
 
 use crate::results::{Expectation, FixtureResult, Status};
@@ -64,7 +64,7 @@ pub struct Baseline {
 struct Entry {
     kind: EntryKind,
     listed: KnownFailure,
-    matcher: GlobMatcher,
+    matcher: GlobSet,
 }
 
 /// A baseline that cannot be used.
@@ -113,9 +113,8 @@ impl Baseline {
         let entries = failures
             .chain(flaky)
             .map(|(kind, listed)| {
-                let matcher = Glob::new(&listed.fixture)
-                    .map_err(|error| invalid(format!("`{}`: {error}", listed.fixture)))?
-                    .compile_matcher();
+                let matcher = crate::glob::compile(&listed.fixture)
+                    .map_err(|error| invalid(format!("`{}`: {error}", listed.fixture)))?;
                 Ok(Entry {
                     kind,
                     listed,

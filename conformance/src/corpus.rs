@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use globset::{Glob, GlobMatcher};
+use globset::GlobSet;
 use relay_fixture::{Fixture, LoadError};
 
 /// A loaded corpus; see the [module docs](self).
@@ -54,7 +54,7 @@ pub enum CorpusError {
         filter: String,
         /// Why.
         #[source]
-        source: globset::Error,
+        source: crate::glob::GlobError,
     },
     /// Nothing is left to run.
     #[error("no fixtures in {}{}", dir.display(), filter.as_ref().map_or_else(String::new, |filter| format!(" match `{filter}`")))]
@@ -125,13 +125,11 @@ impl Corpus {
     }
 }
 
-fn glob(filter: &str) -> Result<GlobMatcher, CorpusError> {
-    Glob::new(filter)
-        .map(|glob| glob.compile_matcher())
-        .map_err(|source| CorpusError::Filter {
-            filter: filter.to_owned(),
-            source,
-        })
+fn glob(filter: &str) -> Result<GlobSet, CorpusError> {
+    crate::glob::compile(filter).map_err(|source| CorpusError::Filter {
+        filter: filter.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod bench;
 pub mod clock;
 pub mod corpus;
 pub mod coverage;
+pub mod glob;
 pub mod play;
 pub mod process;
 pub mod relaycast;
