@@ -1,24 +1,24 @@
 //! One broker process under test: started in a scratch directory, read and written line by line, and
 //! never left behind.
 //!
-//! The broker runs in a process group of its own, with its working directory, `HOME` and `TMPDIR` in a
-//! fresh temporary directory. A reader task turns its stdout into classified lines; another keeps the
-//! last lines of its stderr for reports. Dropping a [`BrokerProcess`] kills the whole group, so neither
-//! the broker nor the workers it spawned outlive the run.
+//! The broker runs in a process group of its own ([`relay_process`]: the group is killed when the
+//! broker exits, before it is reaped, and on drop), with its working directory, `HOME` and `TMPDIR`
+//! in a fresh temporary directory. A reader task turns its stdout into classified lines; the
+//! process group's drain keeps the last lines of its stderr for reports. Dropping a
+//! [`BrokerProcess`] kills the whole group, so neither the broker nor the workers it spawned
+//! outlive the run.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use relay_fixture::{ExitStatus, Signal};
+use relay_process::{ProcessError, ProcessGroup, SpawnOptions, StderrMode, StderrOptions};
 use relay_protocol::Line;
-use relay_protocol::RawLine;
-use relay_protocol::codec::{LineCodec, RawLineCodec};
+use relay_protocol::codec::LineCodec;
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
@@ -66,15 +66,13 @@ pub enum WorkDir {
     Inherit,
 }
 
-/// A child process in a process group of its own, with a scratch directory (`home/` its `HOME`,
-/// `tmp/` its `TMPDIR`, `work/` its working directory unless told otherwise), its stdio piped and
-/// the last lines of its stderr kept. Dropping it kills the whole group.
+/// A child process in a process group of its own ([`relay_process::ProcessGroup`]), with a scratch
+/// directory (`home/` its `HOME`, `tmp/` its `TMPDIR`, `work/` its working directory unless told
+/// otherwise), its stdio piped and the last lines of its stderr kept. When it exits, what is left
+/// of its group is killed; dropping it kills the whole group.
 pub struct GroupChild {
-    child: Child,
-    pid: Option<i32>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
-    stderr_reader: Option<tokio::task::JoinHandle<()>>,
-    exit: Option<std::process::ExitStatus>,
+    // Declared before the scratch directory: the group is killed before the directory goes.
+    group: ProcessGroup,
     scratch: tempfile::TempDir,
 }
 
@@ -104,45 +102,20 @@ impl GroupChild {
             .args(args)
             .env("HOME", &home)
             .env("TMPDIR", &tmp)
-            .envs(env.iter().map(|(key, value)| (key, value)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = command.spawn()?;
-        let pid = child.id().and_then(|pid| i32::try_from(pid).ok());
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
+            .envs(env.iter().map(|(key, value)| (key, value)));
+        let stderr = StderrOptions::new()
+            .tail_lines(TAIL_LINES)
+            .max_line_length(MAX_STDERR_LINE);
+        let options = SpawnOptions::new().stderr(StderrMode::Drain(stderr));
+        let (group, pipes) =
+            ProcessGroup::spawn(&mut command, &options).map_err(|error| match error {
+                ProcessError::Spawn { source, .. } => source,
+                other => std::io::Error::other(other),
+            })?;
+        let Some(stdin) = pipes.stdin else {
             return Err(std::io::Error::other("the child's stdio is not piped"));
         };
-        let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
-        let tail = Arc::clone(&stderr_tail);
-        let stderr_reader = tokio::spawn(async move {
-            // Bytes, not text: a line that is not UTF-8, or too long, must not stop the draining.
-            let mut stderr = FramedRead::new(stderr, RawLineCodec::new(MAX_STDERR_LINE));
-            while let Some(Ok(line)) = stderr.next().await {
-                let text = match line {
-                    RawLine::Complete(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    RawLine::Oversized { length } => {
-                        format!("(a stderr line of {length} bytes, not kept)")
-                    }
-                };
-                if let Ok(mut tail) = tail.lock() {
-                    push_bounded(&mut tail, text);
-                }
-            }
-        });
-        let group = Self {
-            child,
-            pid,
-            stderr_tail,
-            stderr_reader: Some(stderr_reader),
-            exit: None,
-            scratch,
-        };
-        Ok((group, stdin, stdout))
+        Ok((Self { group, scratch }, stdin, pipes.stdout))
     }
 
     /// The scratch directory.
@@ -152,28 +125,26 @@ impl GroupChild {
 
     /// The process id (also the group's id).
     pub fn pid(&self) -> Option<i32> {
-        self.pid
+        self.group.pid().and_then(|pid| i32::try_from(pid).ok())
     }
 
-    /// Waits for the process to exit, until `deadline`.
+    /// Waits for the process to exit (and what is left of its group to be killed), until
+    /// `deadline`.
     pub async fn wait_exit(&mut self, deadline: Instant) -> Option<ExitStatus> {
-        if self.exit.is_none() {
-            self.exit = tokio::time::timeout_at(deadline, self.child.wait())
-                .await
-                .ok()?
-                .ok();
-        }
-        self.exit.as_ref().map(exit_status)
+        self.group.wait_until(deadline).await.map(exit_status)
     }
 
-    /// Kills every process of the group.
+    /// Sends the process (not its group) `signal`; an error once it has exited and been reaped.
+    pub fn signal(&self, signal: relay_process::Signal) -> std::io::Result<()> {
+        self.group
+            .signal_leader(signal)
+            .map_err(std::io::Error::other)
+    }
+
+    /// Kills every process of the group (a no-op once the process has exited: its group was
+    /// killed then).
     pub fn kill_group(&self) {
-        if let Some(pid) = self.pid {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+        self.group.kill_group();
     }
 
     /// The last lines the process wrote to stderr, read to its end: call it once the group is
@@ -181,13 +152,7 @@ impl GroupChild {
     /// reader still catching up. A descendant that left the group may hold the pipe open; the
     /// reader is given [`STDERR_DRAIN`] for the rest.
     pub async fn stderr_tail(&mut self) -> Vec<String> {
-        if let Some(reader) = self.stderr_reader.take() {
-            let _ = tokio::time::timeout(STDERR_DRAIN, reader).await;
-        }
-        self.stderr_tail
-            .lock()
-            .map(|tail| tail.iter().cloned().collect())
-            .unwrap_or_default()
+        self.group.stderr_tail_after_exit(STDERR_DRAIN).await
     }
 }
 
@@ -196,13 +161,6 @@ const MAX_STDERR_LINE: usize = 64 * 1024;
 
 /// How long, once a process group is gone, the stderr reader may take to reach the pipe's end.
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
-
-impl Drop for GroupChild {
-    fn drop(&mut self) {
-        // Workers and grandchildren share the group; kill them all, whatever state the run is in.
-        self.kill_group();
-    }
-}
 
 impl BrokerProcess {
     /// Starts `launch` in a fresh scratch directory.
@@ -252,14 +210,9 @@ impl BrokerProcess {
     /// Sends the broker (not its workers) a signal.
     pub fn signal(&mut self, signal: Signal) -> std::io::Result<()> {
         push_bounded(&mut self.sent, format!("(SIG{signal})"));
-        let pid = self
-            .group
-            .pid()
-            .ok_or_else(|| std::io::Error::other("the broker has no pid"))?;
         let signal =
-            nix::sys::signal::Signal::try_from(signal.number()).map_err(std::io::Error::other)?;
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
-            .map_err(std::io::Error::other)
+            relay_process::Signal::try_from(signal.number()).map_err(std::io::Error::other)?;
+        self.group.signal(signal)
     }
 
     /// The next stdout line, or `None` if `deadline` passes first.
@@ -314,11 +267,11 @@ pub fn push_bounded(tail: &mut VecDeque<String>, line: String) {
     tail.push_back(line);
 }
 
-fn exit_status(status: &std::process::ExitStatus) -> ExitStatus {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal().and_then(Signal::from_number)) {
-        (Some(code), _) => ExitStatus::Code(code),
-        (None, Some(signal)) => ExitStatus::Signal(signal),
-        (None, None) => ExitStatus::Code(-1),
+fn exit_status(status: relay_process::ExitStatus) -> ExitStatus {
+    match status {
+        relay_process::ExitStatus::Code(code) => ExitStatus::Code(code),
+        relay_process::ExitStatus::Signal(number) => {
+            Signal::from_number(number).map_or(ExitStatus::Code(-1), ExitStatus::Signal)
+        }
     }
 }

@@ -7,7 +7,6 @@ use relay_fixture::verdict::Failure;
 use relay_fixture::{Fixture, Level, LoadError};
 use serde::{Deserialize, Serialize};
 
-
 /// How one fixture went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

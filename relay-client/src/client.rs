@@ -68,16 +68,17 @@ impl RelayClient {
     /// [`ClientError::UnsupportedProtocolVersion`].
     ///
     /// The binary is the explicit one, else the first that [`resolve_binary`](crate::resolve_binary)
-    /// finds, else the default pinned version installed from npm (verified, cached). Unless
+    /// finds, else (with the `install` feature) the default pinned version installed from npm
+    /// (verified, cached). Unless
     /// [`verify_binary`](ClientOptions::verify_binary) is off, it is probed first: a 4.x+ broker or
     /// another program is refused with [`ClientError::NotAStdioBroker`] instead of a hung handshake.
     pub async fn start(options: ClientOptions) -> Result<Self, ClientError> {
         let program = match crate::resolve::resolve_binary(options.binary.as_deref()) {
             Ok(program) => program,
-            Err(ClientError::BinaryNotFound(_))
+            Err(missing @ ClientError::BinaryNotFound(_))
                 if options.binary.is_none() && options.install_missing =>
             {
-                crate::install::install_broker(crate::install::DEFAULT_BROKER_VERSION).await?
+                install_default(missing).await?
             }
             Err(error) => return Err(error),
         };
@@ -432,7 +433,7 @@ impl RelayClient {
     /// Lines the broker writes to stderr, from now on (empty for [`connect`](Self::connect)).
     pub fn stderr_lines(&self) -> impl Stream<Item = String> + Send + Unpin + 'static {
         let receiver = match &self.inner.child {
-            Some(child) => child.stderr_lines.subscribe(),
+            Some(child) => child.subscribe_stderr(),
             None => tokio::sync::broadcast::channel(1).1,
         };
         BroadcastStream::new(receiver).filter_map(|line| line.ok())
@@ -490,7 +491,7 @@ impl RelayClient {
         };
         let mut status = child.wait(deadline).await;
         if status.is_none() {
-            child.signal(nix::sys::signal::Signal::SIGTERM);
+            child.signal(relay_process::Signal::SIGTERM);
             status = child.wait(deadline).await;
         }
         if status.is_none() {
@@ -557,4 +558,16 @@ fn ok_result<T: DeserializeOwned>(payload: &RawValue) -> Result<T, String> {
     serde_json::from_str::<OkPayload<T>>(payload.get())
         .map(|ok| ok.result)
         .map_err(|error| format!("the result does not fit the request's result type: {error}"))
+}
+
+/// The default pinned broker, installed (or found in the cache) when none was found.
+#[cfg(feature = "install")]
+async fn install_default(_missing: ClientError) -> Result<std::path::PathBuf, ClientError> {
+    crate::install::install_broker(relay_install::DEFAULT_BROKER_VERSION).await
+}
+
+/// Without the `install` feature, nothing is installed: the broker is still missing.
+#[cfg(not(feature = "install"))]
+async fn install_default(missing: ClientError) -> Result<std::path::PathBuf, ClientError> {
+    Err(missing)
 }

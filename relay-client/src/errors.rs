@@ -112,9 +112,10 @@ pub enum ClientError {
     /// No broker executable was found, and none could be installed.
     #[error("no broker executable: {0}")]
     BinaryNotFound(String),
-    /// Installing a pinned broker failed.
+    /// Installing a pinned broker failed (with the `install` feature).
+    #[cfg(feature = "install")]
     #[error(transparent)]
-    Install(#[from] crate::install::InstallError),
+    Install(#[from] relay_install::InstallError),
 }
 
 fn stderr_suffix(tail: &[String]) -> String {

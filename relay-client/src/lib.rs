@@ -27,6 +27,11 @@
 //!   its process group) outlives the client, whatever order things die in;
 //! - concurrent requests are correlated by id, whatever order the responses come in.
 //!
+//! Binary resolution ([`resolve_binary`]) is here; installing pinned brokers is the `relay-install`
+//! crate's job. With the `install` feature (off by default) this crate re-exports it as
+//! `relay_client::install` and [`RelayClient::start`] installs the default pinned version when no
+//! broker is found; without it, the client carries no HTTP, TLS, archive or hashing code.
+//!
 //! Not covered: the 4.x+ HTTP API, and the broker-to-worker protocol.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
@@ -36,6 +41,7 @@ mod client;
 mod connection;
 mod errors;
 mod events;
+#[cfg(feature = "install")]
 pub mod install;
 mod options;
 mod probe;
@@ -47,6 +53,7 @@ pub use client::{RelayClient, SendOutcome};
 pub use connection::Diagnostic;
 pub use errors::{ClientError, ExitStatus};
 pub use events::{DEFAULT_EVENT_BUFFER, EventFilter};
+#[cfg(feature = "install")]
 pub use install::{InstallError, Installer, install_broker};
 pub use options::{ClientOptions, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use probe::{BrokerInfo, DEFAULT_PROBE_DEADLINE, probe_broker};

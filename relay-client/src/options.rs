@@ -133,7 +133,8 @@ impl ClientOptions {
     }
 
     /// Whether to install the default pinned broker (from npm, verified) when none is found. On by
-    /// default.
+    /// default; it takes effect only with the `install` feature (without it, a missing broker is
+    /// [`ClientError::BinaryNotFound`](crate::ClientError::BinaryNotFound)).
     pub fn install_missing(mut self, install: bool) -> Self {
         self.install_missing = install;
         self

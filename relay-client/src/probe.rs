@@ -2,14 +2,13 @@
 //! [`probe_broker`]).
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use relay_process::{Pipes, ProcessError, ProcessGroup, SpawnOptions, StderrMode, StdinMode};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::process::Command;
 
 use crate::errors::{ClientError, ExitStatus};
-use crate::process::GroupLeader;
 
 /// A sensible deadline for [`probe_broker`] (both help runs together).
 pub const DEFAULT_PROBE_DEADLINE: Duration = Duration::from_secs(10);
@@ -167,30 +166,25 @@ async fn run(
     deadline: Duration,
 ) -> Result<Option<Output>, ClientError> {
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = spawn(&mut command, program).await?;
-    let pipes = (child.stdout.take(), child.stderr.take());
-    // From here on, dropping `leader` kills the group; it is reaped only after its group is killed.
-    let leader = GroupLeader::new(child);
-    let (Some(stdout), Some(stderr)) = pipes else {
+    command.args(args);
+    let options = SpawnOptions::new()
+        .stdin(StdinMode::Null)
+        .stderr(StderrMode::Piped);
+    // From here on, dropping `group` kills it; the leader is reaped only after its group is killed.
+    let (group, pipes) = spawn(&mut command, &options, program)?;
+    let Some(stderr) = pipes.stderr else {
         return Err(ClientError::Spawn {
             program: program.to_owned(),
             source: std::io::Error::other("stdio not piped"),
         });
     };
     let finished = async {
-        let (stdout, stderr) = tokio::join!(read_capped(stdout), read_capped(stderr));
+        let (stdout, stderr) = tokio::join!(read_capped(pipes.stdout), read_capped(stderr));
         // The output is all there; whatever it does after, it has answered.
-        let status = tokio::time::timeout(Duration::from_millis(500), leader.exited())
+        let status = group
+            .wait(Duration::from_millis(500))
             .await
-            .ok()
-            .flatten();
+            .map(crate::process::exit_status);
         Output {
             stdout,
             stderr,
@@ -201,36 +195,23 @@ async fn run(
         .saturating_duration_since(Instant::now())
         .min(deadline);
     let output = tokio::time::timeout(remaining, finished).await.ok();
-    leader.kill_group();
-    let _ = tokio::time::timeout(Duration::from_millis(500), leader.exited()).await;
-    leader.kill_group_and_reap();
+    let _ = group.kill_and_wait(Duration::from_millis(500)).await;
     Ok(output)
 }
 
-/// Spawns, retrying briefly on ETXTBSY: a file just written (e.g. installed) can be briefly "busy"
-/// while another thread of this process forks.
-async fn spawn(
+/// Spawns in a process group of its own (which retries briefly on ETXTBSY).
+fn spawn(
     command: &mut Command,
+    options: &SpawnOptions,
     program: &Path,
-) -> Result<tokio::process::Child, ClientError> {
-    let mut attempts = 0;
-    loop {
-        match command.spawn() {
-            Ok(child) => return Ok(child),
-            Err(error)
-                if error.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 5 =>
-            {
-                attempts += 1;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(source) => {
-                return Err(ClientError::Spawn {
-                    program: program.to_owned(),
-                    source,
-                });
-            }
-        }
-    }
+) -> Result<(ProcessGroup, Pipes), ClientError> {
+    ProcessGroup::spawn(command, options).map_err(|error| ClientError::Spawn {
+        program: program.to_owned(),
+        source: match error {
+            ProcessError::Spawn { source, .. } => source,
+            other => std::io::Error::other(other),
+        },
+    })
 }
 
 async fn read_capped(stream: impl AsyncRead + Unpin) -> String {

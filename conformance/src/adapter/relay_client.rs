@@ -286,9 +286,7 @@ fn outcome_of(error: &ClientError) -> CallOutcome {
         ClientError::BrokerExited { .. }
         | ClientError::StdoutClosed { .. }
         | ClientError::Closed
-        | ClientError::Io(_) => {
-            CallOutcome::message(CallOutcome::Disconnected, error.to_string())
-        }
+        | ClientError::Io(_) => CallOutcome::message(CallOutcome::Disconnected, error.to_string()),
         _ => CallOutcome::message(CallOutcome::Failed, error.to_string()),
     }
 }

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use relay_fixture::verdict::{Outcome, Verdict};
+use relaycast_stub::StandIn;
 
 use crate::corpus::Corpus;
-use crate::relaycast::StandIn;
 use crate::results::Summary;
 use crate::run::{self, RunSettings};
 use crate::target::{AdapterCommand, BrokerBinary};
@@ -348,7 +348,7 @@ pub async fn run(
 }
 
 async fn real_broker(version: &str) -> Result<(PathBuf, Arc<StandIn>), BenchError> {
-    let program = ::relay_client::install_broker(version)
+    let program = relay_install::install_broker(version)
         .await
         .map_err(|error| BenchError::Setup(format!("cannot install broker {version}: {error}")))?;
     let stand_in = StandIn::start(None).map_err(|error| {

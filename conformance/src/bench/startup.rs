@@ -3,9 +3,9 @@
 //! directory (the broker's `HOME`, `TMPDIR` and working directory) is made before.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use relay_process::{ProcessError, ProcessGroup, SpawnOptions, StderrMode};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
@@ -32,12 +32,7 @@ pub async fn to_hello_ack(
             .current_dir(scratch.path())
             .env("HOME", scratch.path())
             .env("TMPDIR", scratch.path())
-            .envs(env.iter().map(|(key, value)| (key, value)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true);
+            .envs(env.iter().map(|(key, value)| (key, value)));
         samples.push(once(program, &mut command).await?);
     }
     Ok(samples)
@@ -45,15 +40,21 @@ pub async fn to_hello_ack(
 
 async fn once(program: &Path, command: &mut Command) -> Result<Duration, BenchError> {
     let started = Instant::now();
-    let mut child = command.spawn()?;
-    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+    // In a process group of its own (stdin and stdout piped, stderr to /dev/null): the group is
+    // killed when the broker exits, or below.
+    let options = SpawnOptions::new().stderr(StderrMode::Null);
+    let (group, pipes) = ProcessGroup::spawn(command, &options).map_err(|error| match error {
+        ProcessError::Spawn { source, .. } => BenchError::Io(source),
+        other => BenchError::Setup(other.to_string()),
+    })?;
+    let Some(mut stdin) = pipes.stdin else {
         return Err(BenchError::Setup(
             "the broker's stdio is not piped".to_owned(),
         ));
     };
     stdin.write_all(HELLO.as_bytes()).await?;
     stdin.flush().await?;
-    let mut lines = BufReader::new(stdout).lines();
+    let mut lines = BufReader::new(pipes.stdout).lines();
     let acked = tokio::time::timeout(DEADLINE, async {
         while let Some(line) = lines.next_line().await? {
             if line.contains("\"type\":\"hello_ack\"") {
@@ -65,15 +66,8 @@ async fn once(program: &Path, command: &mut Command) -> Result<Duration, BenchEr
     .await;
     // Stdin EOF ends a 3.x broker and mock-broker alike; the group is killed in any case.
     drop(stdin);
-    let exited = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
-    if exited.is_err() {
-        if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        let _ = child.wait().await;
+    if group.wait(Duration::from_secs(3)).await.is_none() {
+        let _ = group.kill_and_wait(Duration::from_secs(5)).await;
     }
     match acked {
         Ok(Ok(Some(elapsed))) => Ok(elapsed),

@@ -4,13 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use relay_client::install::{InstallSource, Installer};
+use relay_install::{InstallSource, Installer};
 
 /// The arguments of `install`.
 #[derive(Args)]
 pub struct InstallArgs {
     /// The broker version (one of the pinned ones).
-    #[arg(long, default_value = relay_client::install::DEFAULT_BROKER_VERSION)]
+    #[arg(long, default_value = relay_install::DEFAULT_BROKER_VERSION)]
     version: String,
     /// Download the upstream release asset over HTTPS from this base URL instead of using npm.
     #[arg(long)]

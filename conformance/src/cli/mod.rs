@@ -33,10 +33,10 @@ pub fn mock_broker_path(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 /// The environment that tells SDK adapters and drivers where the SDKs are cached: they run with a
 /// scratch `HOME`, so the default cache root is passed on explicitly.
 pub fn sdk_cache_env() -> Vec<(String, String)> {
-    relay_client::install::default_cache_root()
+    relay_install::default_cache_root()
         .map(|root| {
             vec![(
-                relay_client::install::CACHE_ENV.to_owned(),
+                relay_install::CACHE_ENV.to_owned(),
                 root.display().to_string(),
             )]
         })

@@ -1,7 +1,6 @@
 //! `relay-conformance relaycast serve [--port P]`: the stand-in Relaycast, by hand.
 
 use clap::{Args, Subcommand};
-use conformance::relaycast::StandIn;
 
 /// The arguments of `relaycast`.
 #[derive(Args)]
@@ -25,18 +24,16 @@ enum RelaycastCommand {
 pub async fn run(args: RelaycastArgs) -> anyhow::Result<u8> {
     match args.command {
         RelaycastCommand::Serve { port } => {
-            let stand_in = StandIn::start(port)?;
-            println!("{}", stand_in.base_url());
-            eprintln!(
-                "relay-conformance: stand-in Relaycast on {}; start a broker with RELAYCAST_BASE_URL={} (control API under /_control/); Ctrl-C stops it",
-                stand_in.base_url(),
-                stand_in.base_url()
-            );
-            stand_in
-                .serve_until(async {
+            relaycast_stub::serve_by_hand(
+                port,
+                "relay-conformance",
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+                async {
                     let _ = tokio::signal::ctrl_c().await;
-                })
-                .await;
+                },
+            )
+            .await?;
             Ok(crate::EXIT_OK)
         }
     }

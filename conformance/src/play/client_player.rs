@@ -18,11 +18,11 @@ use relay_fixture::{
     Bindings, EventPolicy, Fixture, Pattern, RelaycastAction, RelaycastFault, Step, StepAction,
 };
 use relay_protocol::Line;
+use relaycast_stub::{Fault, InjectChannelMessage, InjectDm, StandIn};
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::process::{BrokerProcess, Received};
-use crate::relaycast::{Fault, InjectChannelMessage, InjectDm, StandIn};
 
 /// Plays one fixture's client side; see the [module docs](self).
 pub struct ClientPlayer<'a> {
@@ -251,10 +251,7 @@ impl<'a> ClientPlayer<'a> {
                 "no Relaycast workspace for this broker: its hello_ack gave no workspace key",
             ));
         };
-        let mut rule = Fault::new(&fault.method, &fault.path, fault.status).for_credential(key);
-        rule.count = fault.count;
-        rule.code.clone_from(&fault.code);
-        rule.message.clone_from(&fault.message);
+        let rule = Fault::from(fault.clone()).for_credential(key);
         relaycast.add_fault(rule).map(|_| ()).map_err(|error| {
             Failure::new(format!("the stand-in Relaycast refused the fault: {error}"))
         })

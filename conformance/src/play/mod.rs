@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use relay_fixture::Fixture;
 use relay_fixture::verdict::Failure;
+use relaycast_stub::StandIn;
 
 use crate::process::{BrokerProcess, Launch};
-use crate::relaycast::StandIn;
 use crate::results::{FixtureResult, Status};
 use client_player::ClientPlayer;
 

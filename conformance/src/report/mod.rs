@@ -3,7 +3,6 @@
 
 pub mod json;
 pub mod junit;
-pub mod matrix;
 pub mod text;
 
 use crate::results::RunReport;

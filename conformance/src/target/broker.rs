@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use relay_fixture::{Fixture, Side};
+use relaycast_stub::StandIn;
 
 use super::Target;
 use crate::play;
 use crate::process::Launch;
-use crate::relaycast::StandIn;
 use crate::results::FixtureResult;
 
 /// A broker executable under test.
@@ -37,7 +37,7 @@ pub enum BrokerSetupError {
         version: String,
         /// Why.
         #[source]
-        source: relay_client::InstallError,
+        source: Box<relay_install::InstallError>,
     },
     /// The executable does not exist.
     #[error("no such broker executable: {}", program.display())]
@@ -55,7 +55,7 @@ pub enum BrokerSetupError {
         program: PathBuf,
         /// Why.
         #[source]
-        source: relay_client::ClientError,
+        source: Box<relay_client::ClientError>,
     },
     /// The version given is not a version.
     #[error("`{version}` is not a version")]
@@ -68,7 +68,7 @@ pub enum BrokerSetupError {
     },
     /// The stand-in Relaycast did not start.
     #[error("cannot start the stand-in Relaycast")]
-    Relaycast(#[source] crate::relaycast::Error),
+    Relaycast(#[source] relaycast_stub::Error),
 }
 
 /// How long the probe (`--help`) of a broker executable may take.
@@ -77,12 +77,12 @@ const PROBE_DEADLINE: Duration = Duration::from_secs(10);
 impl BrokerBinary {
     /// A pinned real broker: installed into the cache (or reused), verified, probed.
     pub async fn pinned(version: &str) -> Result<Self, BrokerSetupError> {
-        let installed = relay_client::Installer::new()
+        let installed = relay_install::Installer::new()
             .install(version)
             .await
             .map_err(|source| BrokerSetupError::Install {
                 version: version.to_owned(),
-                source,
+                source: Box::new(source),
             })?;
         Self::given(&installed.path, Some(version)).await
     }
@@ -99,7 +99,7 @@ impl BrokerBinary {
             .await
             .map_err(|source| BrokerSetupError::Probe {
                 program: program.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let version = version
             .map(|version| {

@@ -1,0 +1,581 @@
+//! What the matrix runs, and running it.
+//!
+//! [`plans`] lists the implementations, in the order the matrix shows them: the pinned real
+//! brokers, mock-broker, relay-client, then this repository's SDK adapters (docs/ADAPTERS.md),
+//! each found or with the reason it is not there (its interpreter is not on `PATH`, its SDK is not
+//! in the relay-conformance cache). [`Plan::run`] runs one of them over the corpus, loaded once
+//! for all of them, with its baseline from the baselines directory; [`run_all`] runs them all, one
+//! after another, and gathers the [`Matrix`] with this machine's paths taken out.
+//!
+//! Nothing here prints: what happens is handed to the caller as [`Progress`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::baseline::{Baseline, BaselineError};
+use crate::corpus::{Corpus, CorpusError};
+use crate::results::{FixtureResult, RunReport, Status};
+use crate::run::{self, RunSettings};
+use crate::target::{AdapterCommand, BrokerBinary, MockBroker, SdkAdapter, Target};
+
+use super::redact::Redactor;
+use super::{FixtureInfo, Implementation, Matrix, Meta, Role, Run};
+
+/// How the matrix's runs go.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Run only the fixtures whose id matches this glob (e.g. `lifecycle/*`).
+    pub filter: Option<String>,
+    /// How many fixtures of one implementation run at once (implementations run one after another).
+    pub jobs: usize,
+    /// How many times a fixture that fails or errors unexpectedly is run again.
+    pub retries: u32,
+    /// The directory of the baselines (`broker-<version>.json`, `mock-broker.json`,
+    /// `client-<name>.json`); an implementation without one runs without.
+    pub baselines: PathBuf,
+}
+
+impl Settings {
+    /// The corpus in `dir`, narrowed to the filter: load it once, for every plan.
+    pub fn corpus(&self, dir: &Path) -> Result<Corpus, CorpusError> {
+        Corpus::load(dir)?.select(self.filter.as_deref())
+    }
+
+    fn run_settings(&self) -> RunSettings {
+        RunSettings {
+            jobs: self.jobs.max(1),
+            retries: self.retries,
+        }
+    }
+}
+
+/// What goes into the matrix besides the corpus.
+#[derive(Debug, Clone)]
+pub struct Lineup {
+    /// The pinned real brokers to install (verified, cached) and check, by version.
+    pub brokers: Vec<String>,
+    /// The mock-broker executable: a broker of the matrix, and the broker the clients start.
+    pub mock_broker: PathBuf,
+    /// relay-client's adapter command (the CLI's built-in adapter).
+    pub relay_client: AdapterCommand,
+    /// Whether to look for this repository's SDK adapters (relay-client is always in).
+    pub sdk_adapters: bool,
+    /// Variables added to every adapter's environment (where the SDKs are cached: an adapter's
+    /// `HOME` is a scratch directory).
+    pub adapter_env: Vec<(String, String)>,
+}
+
+/// How an implementation of the matrix is run.
+#[derive(Debug, Clone)]
+pub enum How {
+    /// A pinned real broker, by version: installed, verified, then run.
+    PinnedBroker(String),
+    /// mock-broker, as a broker: its executable.
+    MockBroker(PathBuf),
+    /// A client, through its adapter.
+    Client(SdkAdapter),
+    /// Not at all: why.
+    Unavailable(String),
+}
+
+/// One implementation to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Which end it plays.
+    pub role: Role,
+    /// Its name in the matrix.
+    pub name: String,
+    /// How it is run, in words.
+    pub detail: String,
+    /// A broker's version, if known.
+    pub broker_version: Option<semver::Version>,
+    /// Its baseline's file name in the baselines directory.
+    pub baseline: String,
+    /// How it is run.
+    pub how: How,
+}
+
+/// The matrix cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A broker version asked for has no pin.
+    #[error("broker {version} is not pinned (pinned: {pinned})")]
+    NotPinned {
+        /// The version asked for.
+        version: String,
+        /// The pinned versions, comma-separated.
+        pinned: String,
+    },
+    /// A pin's version is not a version.
+    #[error("`{version}` is not a version")]
+    Version {
+        /// The pin's version.
+        version: String,
+        /// Why.
+        #[source]
+        source: semver::Error,
+    },
+    /// An implementation's baseline cannot be used.
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    /// mock-broker cannot be used.
+    #[error("cannot use mock-broker")]
+    MockBroker(#[source] std::io::Error),
+}
+
+/// What happens while the matrix is made, for the caller to show.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A pinned broker is being installed (or found in the cache) and verified.
+    Installing {
+        /// Its version.
+        version: &'a str,
+    },
+    /// A pinned broker cannot be run (it did not install, or is not a stdio protocol v1
+    /// broker): an environment error; the matrix shows it as not installed.
+    CannotRun {
+        /// Its name in the matrix.
+        name: &'a str,
+        /// Why.
+        reason: &'a str,
+    },
+    /// An implementation's run starts.
+    Running {
+        /// Its name, as its target gives it.
+        name: &'a str,
+        /// The fixtures of the corpus.
+        fixtures: usize,
+        /// How they run.
+        settings: RunSettings,
+    },
+    /// A fixture has finished.
+    Finished(&'a FixtureResult),
+}
+
+/// An SDK adapter of this repository (docs/ADAPTERS.md).
+struct KnownAdapter {
+    /// The SDK, as the matrix names it.
+    name: &'static str,
+    /// The interpreter, looked up on `PATH`.
+    interpreter: &'static str,
+    /// The adapter program, relative to the repository's root.
+    script: &'static str,
+    /// Where its install script puts the SDK, below `<cache root>/adapters/`.
+    install_dir: &'static str,
+    /// Its baseline's file name.
+    baseline: &'static str,
+}
+
+/// The SDK adapters the matrix looks for, in the order it shows them.
+const ADAPTERS: &[KnownAdapter] = &[
+    KnownAdapter {
+        name: "@agent-relay/sdk 3.2.5 (TypeScript)",
+        interpreter: "node",
+        script: "adapters/typescript/adapter.mjs",
+        install_dir: "typescript-3.2.5",
+        baseline: "client-typescript-3.2.5.json",
+    },
+    KnownAdapter {
+        name: "agent-relay-sdk 3.1.0 (Python)",
+        interpreter: "python3",
+        script: "adapters/python/adapter.py",
+        install_dir: "python-3.1.0",
+        baseline: "client-python-3.1.0.json",
+    },
+];
+
+impl KnownAdapter {
+    /// The command, as docs/ADAPTERS.md gives it.
+    fn command(&self) -> String {
+        format!("{} {}", self.interpreter, self.script)
+    }
+
+    /// The adapter, if its interpreter and its SDK are there; else why not.
+    fn find(&self, cache_root: Option<&Path>) -> Result<AdapterCommand, String> {
+        let script = std::fs::canonicalize(self.script).map_err(|_| {
+            format!(
+                "not installed: {} not found (run the matrix from the repository's root)",
+                self.script
+            )
+        })?;
+        let interpreter = find_on_path(self.interpreter)
+            .ok_or_else(|| format!("not installed: {} is not on PATH", self.interpreter))?;
+        let install = Path::new(self.script)
+            .with_file_name("install")
+            .display()
+            .to_string();
+        let installed = cache_root
+            .map(|root| root.join("adapters").join(self.install_dir))
+            .is_some_and(|dir| dir.is_dir());
+        if !installed {
+            return Err(format!(
+                "not installed: its SDK is not in the relay-conformance cache (adapters/{}); run {install}",
+                self.install_dir
+            ));
+        }
+        Ok(AdapterCommand {
+            program: interpreter,
+            args: vec![script.display().to_string()],
+        })
+    }
+}
+
+/// An executable file called `program` in a directory of `PATH`.
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate.metadata().is_ok_and(|metadata| {
+                metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
+            })
+        })
+}
+
+/// What to run, in the order the matrix shows it: the brokers, then the clients. An SDK adapter
+/// that is not there is a plan too, [`How::Unavailable`].
+pub fn plans(lineup: &Lineup) -> Result<Vec<Plan>, PlanError> {
+    let pins = relay_install::PinTable::builtin();
+    let mut plans = Vec::new();
+    for version in &lineup.brokers {
+        let Some(pin) = pins.get(version) else {
+            return Err(PlanError::NotPinned {
+                version: version.clone(),
+                pinned: pins.versions().join(", "),
+            });
+        };
+        let version = pin.version().to_owned();
+        let parsed = semver::Version::parse(&version).map_err(|source| PlanError::Version {
+            version: version.clone(),
+            source,
+        })?;
+        plans.push(Plan {
+            role: Role::Broker,
+            name: format!("agent-relay-broker {version}"),
+            detail: "pinned, verified install".to_owned(),
+            broker_version: Some(parsed),
+            baseline: format!("broker-{version}.json"),
+            how: How::PinnedBroker(version),
+        });
+    }
+    plans.push(Plan {
+        role: Role::Broker,
+        name: "mock-broker".to_owned(),
+        detail: "this repository, playing each fixture".to_owned(),
+        broker_version: None,
+        baseline: "mock-broker.json".to_owned(),
+        how: How::MockBroker(lineup.mock_broker.clone()),
+    });
+    let client = |name: &str, command: AdapterCommand| {
+        How::Client(SdkAdapter {
+            name: name.to_owned(),
+            command,
+            mock_broker: lineup.mock_broker.clone(),
+            env: lineup.adapter_env.clone(),
+        })
+    };
+    plans.push(Plan {
+        role: Role::Client,
+        name: "relay-client".to_owned(),
+        detail: "built-in adapter (client --relay-client)".to_owned(),
+        broker_version: None,
+        baseline: "client-relay-client.json".to_owned(),
+        how: client("relay-client", lineup.relay_client.clone()),
+    });
+    if lineup.sdk_adapters {
+        let cache_root = relay_install::default_cache_root().ok();
+        for known in ADAPTERS {
+            plans.push(Plan {
+                role: Role::Client,
+                name: known.name.to_owned(),
+                detail: known.command(),
+                broker_version: None,
+                baseline: known.baseline.to_owned(),
+                how: match known.find(cache_root.as_deref()) {
+                    Ok(command) => client(known.name, command),
+                    Err(reason) => How::Unavailable(reason),
+                },
+            });
+        }
+    }
+    Ok(plans)
+}
+
+impl Plan {
+    /// Why it cannot be run, if it is known before running it.
+    pub fn unavailable(&self) -> Option<&str> {
+        match &self.how {
+            How::Unavailable(reason) => Some(reason),
+            How::PinnedBroker(_) | How::MockBroker(_) | How::Client(_) => None,
+        }
+    }
+
+    /// Runs it over `corpus` with its baseline (if the baselines directory has it): its report,
+    /// named as the plan names it, or why it could not be run (a pinned broker that did not
+    /// install is [`Progress::CannotRun`] too). Errors are the baseline's and mock-broker's.
+    pub async fn run(
+        &self,
+        corpus: &Corpus,
+        settings: &Settings,
+        mut on_progress: impl FnMut(Progress<'_>),
+    ) -> Result<Run, PlanError> {
+        let target: Arc<dyn Target> = match &self.how {
+            How::Unavailable(reason) => return Ok(Run::Unavailable(reason.clone())),
+            How::PinnedBroker(version) => {
+                on_progress(Progress::Installing { version });
+                match BrokerBinary::pinned(version).await {
+                    Ok(broker) => Arc::new(broker),
+                    Err(error) => {
+                        let reason = format!("not installed: {}", error_chain(&error));
+                        on_progress(Progress::CannotRun {
+                            name: &self.name,
+                            reason: &reason,
+                        });
+                        return Ok(Run::Unavailable(reason));
+                    }
+                }
+            }
+            How::MockBroker(program) => {
+                Arc::new(MockBroker::at(program).map_err(PlanError::MockBroker)?)
+            }
+            How::Client(adapter) => Arc::new(adapter.clone()),
+        };
+        let baseline = settings.baselines.join(&self.baseline);
+        let baseline = baseline
+            .is_file()
+            .then(|| Baseline::load(&baseline))
+            .transpose()?
+            .map(Arc::new);
+        let run_settings = settings.run_settings();
+        on_progress(Progress::Running {
+            name: target.name(),
+            fixtures: corpus.entries().len(),
+            settings: run_settings,
+        });
+        let mut report = run::run_corpus(corpus, target, run_settings, baseline, |result| {
+            on_progress(Progress::Finished(result));
+        })
+        .await;
+        // The matrix names each implementation its own way.
+        report.implementation.clone_from(&self.name);
+        Ok(Run::Ran(report))
+    }
+}
+
+/// An error and its causes, `: `-separated.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// What [`run_all`] found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The matrix.
+    pub matrix: Matrix,
+    /// The pinned brokers that could not be run (environment errors), by name.
+    pub not_installed: Vec<String>,
+}
+
+/// Runs every plan over `corpus`, one after another, and gathers the matrix: `meta`, the corpus's
+/// fixtures and each implementation's run, with `redactor` applied to what names a path, and the
+/// last lines of the results that did not fail left out.
+pub async fn run_all(
+    plans: Vec<Plan>,
+    corpus: &Corpus,
+    settings: &Settings,
+    meta: Meta,
+    redactor: &Redactor,
+    mut on_progress: impl FnMut(Progress<'_>),
+) -> Result<Outcome, PlanError> {
+    let mut fixtures = corpus_info(corpus);
+    for fixture in &mut fixtures {
+        redactor.fixture(fixture);
+    }
+    let mut not_installed = Vec::new();
+    let mut implementations = Vec::new();
+    for plan in plans {
+        let began = Instant::now();
+        let mut run = plan.run(corpus, settings, &mut on_progress).await?;
+        if let (How::PinnedBroker(_), Run::Unavailable(_)) = (&plan.how, &run) {
+            not_installed.push(plan.name.clone());
+        }
+        redactor.run(&mut run);
+        let duration_ms = match &mut run {
+            Run::Ran(report) => {
+                drop_tails_of_passes(report);
+                Some(u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX))
+            }
+            Run::Unavailable(_) => None,
+        };
+        implementations.push(Implementation {
+            role: plan.role,
+            name: plan.name,
+            detail: plan.detail,
+            broker_version: plan.broker_version,
+            duration_ms,
+            run,
+        });
+    }
+    Ok(Outcome {
+        matrix: Matrix {
+            meta,
+            fixtures,
+            implementations,
+        },
+        not_installed,
+    })
+}
+
+/// The corpus's fixtures as the matrix needs them, in corpus order.
+fn corpus_info(corpus: &Corpus) -> Vec<FixtureInfo> {
+    corpus
+        .entries()
+        .iter()
+        .map(|entry| match &entry.loaded {
+            Ok(fixture) => FixtureInfo::of(fixture),
+            Err(_) => FixtureInfo::not_loaded(entry.file.display().to_string()),
+        })
+        .collect()
+}
+
+/// Clears the last lines sent, received and logged of the results that did not fail: they are
+/// diagnostics, and would make most of `matrix.json`.
+fn drop_tails_of_passes(report: &mut RunReport) {
+    for result in &mut report.results {
+        if matches!(result.status, Status::Pass | Status::Skip) {
+            result.sent_tail.clear();
+            result.received_tail.clear();
+            result.stderr_tail.clear();
+        }
+    }
+}
+
+impl Meta {
+    /// When, where and how this process makes the matrix: now (to the minute, UTC), this machine,
+    /// this process's command line, and the corpus directory as given; paths taken out by
+    /// `redactor`.
+    pub fn of_this_run(corpus: &Path, redactor: &Redactor) -> Self {
+        Self {
+            generated_at: crate::clock::utc_minute(),
+            machine: machine(),
+            command: redactor.text(&command_line()),
+            corpus: redactor.text(&corpus.display().to_string()),
+        }
+    }
+}
+
+/// The command line, as it would be typed (the program by its name, not its path).
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("relay-conformance {}", shell_words::join(args))
+}
+
+/// The kernel, its release and the architecture (`uname -srm`), and the cores.
+fn machine() -> String {
+    let uname = std::process::Command::new("uname")
+        .arg("-srm")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| format!("{} {}", std::env::consts::OS, std::env::consts::ARCH));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    format!("{uname}, {cores} cores")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lineup(brokers: &[&str]) -> Lineup {
+        Lineup {
+            brokers: brokers.iter().map(|&version| version.to_owned()).collect(),
+            mock_broker: PathBuf::from("/bin/mock-broker"),
+            relay_client: AdapterCommand {
+                program: PathBuf::from("/bin/relay-conformance"),
+                args: vec!["adapter".to_owned(), "relay-client".to_owned()],
+            },
+            sdk_adapters: false,
+            adapter_env: vec![("CACHE".to_owned(), "/cache".to_owned())],
+        }
+    }
+
+    #[test]
+    fn plans_list_the_brokers_then_the_clients() {
+        let plans = plans(&lineup(&["3.2.5"])).unwrap();
+        let names: Vec<(&str, Role, &str)> = plans
+            .iter()
+            .map(|plan| (plan.name.as_str(), plan.role, plan.baseline.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (
+                    "agent-relay-broker 3.2.5",
+                    Role::Broker,
+                    "broker-3.2.5.json"
+                ),
+                ("mock-broker", Role::Broker, "mock-broker.json"),
+                ("relay-client", Role::Client, "client-relay-client.json"),
+            ]
+        );
+        assert_eq!(plans[0].broker_version, Some(semver::Version::new(3, 2, 5)));
+        let How::Client(adapter) = &plans[2].how else {
+            panic!("relay-client runs through its adapter: {:?}", plans[2].how);
+        };
+        assert_eq!(adapter.mock_broker, PathBuf::from("/bin/mock-broker"));
+        assert_eq!(adapter.env, [("CACHE".to_owned(), "/cache".to_owned())]);
+        assert!(plans.iter().all(|plan| plan.unavailable().is_none()));
+    }
+
+    #[test]
+    fn a_broker_that_is_not_pinned_is_an_error() {
+        let error = plans(&lineup(&["9.9.9"])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("broker 9.9.9 is not pinned (pinned: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_adapter_without_its_sdk_is_unavailable_with_the_reason() {
+        let known = KnownAdapter {
+            name: "sdk",
+            interpreter: "sh",
+            script: "Cargo.toml",
+            install_dir: "no-such-sdk",
+            baseline: "client-sdk.json",
+        };
+        let reason = known.find(Some(Path::new("/nonexistent"))).unwrap_err();
+        assert!(
+            reason.starts_with("not installed: its SDK is not in the relay-conformance cache"),
+            "{reason}"
+        );
+        let reason = KnownAdapter {
+            script: "no/such/adapter.mjs",
+            ..known
+        }
+        .find(None)
+        .unwrap_err();
+        assert!(reason.contains("no/such/adapter.mjs not found"), "{reason}");
+    }
+
+    #[test]
+    fn error_chains_name_every_cause() {
+        let error = PlanError::MockBroker(std::io::Error::other("gone"));
+        assert_eq!(error_chain(&error), "cannot use mock-broker: gone");
+    }
+}

@@ -1,0 +1,67 @@
+//! The matrix in a few lines, for the terminal.
+
+use std::fmt::Write;
+
+use super::Matrix;
+use super::labels::outcome_label;
+
+/// The terminal's closing lines: each implementation's counts, each cell's, and the verdict.
+pub fn summary(matrix: &Matrix) -> String {
+    let mut out = String::new();
+    for implementation in &matrix.implementations {
+        match matrix.own_counts(implementation) {
+            Some(counts) => {
+                let s = counts.summary;
+                let _ = writeln!(
+                    out,
+                    "{} ({}): {} fixtures: {} passed, {} failed, {} errors, {} known, {} stale, {} skipped",
+                    implementation.name,
+                    implementation.role.label(),
+                    counts.fixtures,
+                    s.passed,
+                    s.failed,
+                    s.errors,
+                    s.known,
+                    s.stale,
+                    s.skipped
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{} ({}): {}",
+                    implementation.name,
+                    implementation.role.label(),
+                    outcome_label(implementation)
+                );
+            }
+        }
+    }
+    for cell in matrix.cells() {
+        let _ = writeln!(
+            out,
+            "{} × {}: {}",
+            cell.client.name,
+            cell.broker.name,
+            cell.text()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "matrix: {} implementations, {} unexpected",
+        matrix.implementations.len(),
+        matrix.unexpected()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample::sample;
+    use super::*;
+
+    #[test]
+    fn summary_snapshot() {
+        insta::assert_snapshot!(summary(&sample()));
+    }
+}
