@@ -12,14 +12,13 @@
 
 pub mod adapter;
 pub mod baseline;
-pub mod bench;
-pub mod clock;
 pub mod corpus;
 pub mod coverage;
 pub mod glob;
 pub mod matrix;
 pub mod play;
 pub mod process;
+pub mod provenance;
 pub mod report;
 pub mod results;
 pub mod run;

@@ -40,12 +40,6 @@ enum Command {
     /// List the request types, error codes and event kinds the corpus exercises, and where each was
     /// verified; `--check` fails when a covered item lost its fixtures.
     Coverage(cli::coverage::CoverageArgs),
-    /// Measure relay-client, the other languages' SDKs, mock-broker and the real broker side by side,
-    /// and write docs/BENCHMARKS.md (build with --release).
-    Bench(cli::bench::BenchArgs),
-    /// One memory run of `bench`, in a process of its own.
-    #[command(hide = true)]
-    BenchMemory(cli::bench::BenchMemoryArgs),
     /// Speak the adapter protocol for a built-in client (what `client --relay-client` runs).
     #[command(hide = true)]
     Adapter(cli::adapter::AdapterArgs),
@@ -79,8 +73,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Broker(args) => runtime.block_on(cli::broker::run(args)),
         Command::Client(args) => runtime.block_on(cli::client::run(args)),
         Command::Coverage(args) => cli::coverage::run(args),
-        Command::Bench(args) => runtime.block_on(cli::bench::run(args)),
-        Command::BenchMemory(args) => runtime.block_on(cli::bench::run_memory(args)),
         Command::Adapter(args) => runtime.block_on(cli::adapter::run(args)),
         Command::Install(args) => runtime.block_on(cli::install::run(args)),
         Command::Matrix(args) => runtime.block_on(cli::matrix::run(args)),

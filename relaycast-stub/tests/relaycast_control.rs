@@ -10,7 +10,7 @@ use relaycast_stub::{
     AuthKind, Config, Error, Fault, FaultError, InjectDm, MAX_BODY_BYTES, MAX_FAULTS,
     MAX_GLOB_BRACES, MAX_GLOB_LEN, MAX_LOGGED_BODY_BYTES, StandIn,
 };
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -346,7 +346,7 @@ async fn the_request_log_keeps_the_newest_requests_and_truncates_long_bodies() {
     let rc = StandIn::start_with(Config::default().request_log_capacity(4)).expect("start");
     let api = Api {
         rc,
-        client: Client::new(),
+        client: common::client(),
     };
     for n in 0..10 {
         api.get(&format!("/v1/nothing/{n}"), None).await;
@@ -437,7 +437,7 @@ async fn stalled_connections_are_closed() {
         .body_read_timeout(STALL_TIMEOUT);
     let api = Api {
         rc: StandIn::start_with(config).expect("start"),
-        client: Client::new(),
+        client: common::client(),
     };
     // Nothing at all, then a partial request head: closed once the header timeout is up.
     for head in [&b""[..], b"GET /v1/agents HTTP/1.1\r\nHost: x\r\n"] {
@@ -487,7 +487,7 @@ async fn stalled_connections_beyond_the_bound_wait_for_a_free_slot() {
     }
     let response = tokio::time::timeout(
         CLOSED_WITHIN,
-        Client::new()
+        common::client()
             .get(format!("{}/_control/faults", rc.base_url()))
             .send(),
     )

@@ -2,6 +2,8 @@
 //! receives them, dropped sockets, faults on the upgrade; and the real 3.2.5 broker booting against
 //! the stand-in (when `RELAY_BROKER_3_2_5` names its binary).
 
+mod common;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -142,7 +144,9 @@ async fn refuses_missing_and_unknown_tokens() {
     let info = &rc.sockets()[0];
     assert_eq!(info.auth, AuthKind::AgentToken);
     assert_eq!(info.agent.as_deref(), Some("lead"));
-    let status = reqwest::get(format!("{}/v1/ws?token={}", rc.base_url(), agent.token))
+    let status = common::client()
+        .get(format!("{}/v1/ws?token={}", rc.base_url(), agent.token))
+        .send()
         .await
         .expect("answered")
         .status();
@@ -191,7 +195,7 @@ async fn injected_dms_reach_the_workspace_stream_and_participants_only() {
     assert_eq!(pushed.len(), 2);
 
     // The broker resolves the recipient through the workspace's conversation list.
-    let all: Value = reqwest::Client::new()
+    let all: Value = common::client()
         .get(format!("{}/v1/dm/conversations/all", rc.base_url()))
         .bearer_auth(&ws.api_key)
         .send()
@@ -209,7 +213,7 @@ async fn injected_channel_messages_follow_membership_subscription_and_stream() {
     let rc = StandIn::start(None).expect("start");
     let ws = rc.create_workspace(None).expect("workspace");
     let lead = rc.register_agent(None, "lead").expect("lead");
-    let client = reqwest::Client::new();
+    let client = common::client();
     let created = client
         .post(format!("{}/v1/channels", rc.base_url()))
         .bearer_auth(&lead.token)
@@ -314,7 +318,7 @@ async fn raw_pushes_and_dropped_sockets() {
     // The same over the control API.
     let mut socket = connect(&rc, &ws.api_key).await;
     sync(&mut socket).await;
-    let client = reqwest::Client::new();
+    let client = common::client();
     let control = |path: &str| format!("{}/_control/{path}", rc.base_url());
     let pushed: Value = client
         .post(control("ws/push"))
@@ -391,7 +395,9 @@ async fn the_frame_log_keeps_the_newest_frames_and_truncates_long_ones() {
         ]
     );
     assert_eq!(rc.dropped_frames(), 4);
-    let over_http: Value = reqwest::get(format!("{}/_control/ws/frames", rc.base_url()))
+    let over_http: Value = common::client()
+        .get(format!("{}/_control/ws/frames", rc.base_url()))
+        .send()
         .await
         .expect("answered")
         .json()

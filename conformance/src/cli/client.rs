@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use conformance::target::{AdapterCommand, SdkAdapter};
+use conformance::target::{AdapterCommand, MockBroker, SdkAdapter, sdk_cache_env};
 
 use super::corpus::CorpusArgs;
 
@@ -47,8 +47,8 @@ pub fn target(args: &ClientArgs) -> anyhow::Result<SdkAdapter> {
     Ok(SdkAdapter {
         name,
         command,
-        mock_broker: super::mock_broker_path(args.mock_broker.as_deref())?,
-        env: super::sdk_cache_env(),
+        mock_broker: MockBroker::locate(args.mock_broker.as_deref())?,
+        env: sdk_cache_env(),
     })
 }
 

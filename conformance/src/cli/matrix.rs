@@ -12,6 +12,7 @@ use conformance::matrix::plan::{self, Lineup, Progress, Settings};
 use conformance::matrix::redact::Redactor;
 use conformance::matrix::{self, Meta};
 use conformance::report;
+use conformance::target::{MockBroker, sdk_cache_env};
 
 use crate::{EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE};
 
@@ -67,10 +68,10 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
             .filter(|version| !version.is_empty())
             .map(str::to_owned)
             .collect(),
-        mock_broker: super::mock_broker_path(args.mock_broker.as_deref())?,
+        mock_broker: MockBroker::locate(args.mock_broker.as_deref())?,
         relay_client: super::client::relay_client_adapter()?,
         sdk_adapters: !args.no_adapters,
-        adapter_env: super::sdk_cache_env(),
+        adapter_env: sdk_cache_env(),
     };
     let settings = Settings {
         filter: args.filter,

@@ -465,8 +465,8 @@ impl Meta {
     /// `redactor`.
     pub fn of_this_run(corpus: &Path, redactor: &Redactor) -> Self {
         Self {
-            generated_at: crate::clock::utc_minute(),
-            machine: machine(),
+            generated_at: crate::provenance::utc_minute(),
+            machine: crate::provenance::machine(),
             command: redactor.text(&command_line()),
             corpus: redactor.text(&corpus.display().to_string()),
         }
@@ -477,21 +477,6 @@ impl Meta {
 fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
     format!("relay-conformance {}", shell_words::join(args))
-}
-
-/// The kernel, its release and the architecture (`uname -srm`), and the cores.
-fn machine() -> String {
-    let uname = std::process::Command::new("uname")
-        .arg("-srm")
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .and_then(|output| String::from_utf8(output.stdout).ok())
-        .map(|text| text.trim().to_owned())
-        .filter(|text| !text.is_empty())
-        .unwrap_or_else(|| format!("{} {}", std::env::consts::OS, std::env::consts::ARCH));
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    format!("{uname}, {cores} cores")
 }
 
 #[cfg(test)]

@@ -65,6 +65,19 @@ impl AdapterCommand {
     }
 }
 
+/// The environment that tells SDK adapters (and benchmark drivers) where the SDKs are cached: they
+/// run with a scratch `HOME`, so the default cache root is passed on explicitly.
+pub fn sdk_cache_env() -> Vec<(String, String)> {
+    relay_install::default_cache_root()
+        .map(|root| {
+            vec![(
+                relay_install::CACHE_ENV.to_owned(),
+                root.display().to_string(),
+            )]
+        })
+        .unwrap_or_default()
+}
+
 /// A client under test: its adapter, and the mock-broker its SDK starts.
 #[derive(Debug, Clone)]
 pub struct SdkAdapter {

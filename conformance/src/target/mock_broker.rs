@@ -29,6 +29,24 @@ impl MockBroker {
         })?;
         Ok(Self { program })
     }
+
+    /// The mock-broker executable, absolute: `given`, or `mock-broker` beside the running program
+    /// (cargo builds them side by side).
+    pub fn locate(given: Option<&Path>) -> Result<PathBuf, std::io::Error> {
+        let path = match given {
+            Some(path) => path.to_owned(),
+            None => std::env::current_exe()?.with_file_name("mock-broker"),
+        };
+        std::fs::canonicalize(&path).map_err(|error| {
+            std::io::Error::new(
+                error.kind(),
+                format!(
+                    "no mock-broker executable at {} (build it with `cargo build -p mock-broker`, or give --mock-broker)",
+                    path.display()
+                ),
+            )
+        })
+    }
 }
 
 impl Target for MockBroker {

@@ -21,7 +21,7 @@ use relay_fixture::{Fixture, Side};
 
 use crate::results::FixtureResult;
 
-pub use adapter::{AdapterCommand, AdapterCommandError, SdkAdapter};
+pub use adapter::{AdapterCommand, AdapterCommandError, SdkAdapter, sdk_cache_env};
 pub use broker::{BrokerBinary, BrokerSetupError};
 pub use mock_broker::MockBroker;
 

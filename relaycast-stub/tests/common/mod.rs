@@ -17,11 +17,19 @@ pub struct Api {
     pub client: Client,
 }
 
+/// An HTTP client. Where the workspace's feature unification gives reqwest rustls without a
+/// provider (relay-install's ring setup), one must be installed before a client is built; these
+/// tests speak plain HTTP to 127.0.0.1, so any provider does.
+pub fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder().build().expect("an HTTP client")
+}
+
 impl Api {
     pub fn start() -> Self {
         Self {
             rc: StandIn::start(None).expect("stand-in starts"),
-            client: Client::new(),
+            client: client(),
         }
     }
 

@@ -1,18 +1,63 @@
-//! `relay-conformance bench`: every benchmark side by side, printed and written to
-//! docs/BENCHMARKS.md; and `bench-memory`, the child process of the memory runs.
+//! `relay-bench`: every benchmark of relay-conformance side by side, printed and written to
+//! docs/BENCHMARKS.md (`scripts/bench` builds it with --release and runs it); `relay-bench memory`
+//! is the child process of the memory runs.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
-use conformance::bench::{self, BenchConfig, Driver, memory};
-use conformance::target::AdapterCommand;
+use clap::{Args, Parser, Subcommand};
+use conformance::target::{AdapterCommand, MockBroker, sdk_cache_env};
+use relay_bench::{self as bench, BenchConfig, Driver, memory};
 
-use crate::EXIT_OK;
+#[derive(Parser)]
+#[command(
+    name = "relay-bench",
+    version,
+    about = "Measures relay-client, the other languages' SDKs, mock-broker and the real broker side by side, and writes docs/BENCHMARKS.md (build with --release).",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    bench: BenchArgs,
+}
 
-/// The arguments of `bench`.
+#[derive(Subcommand)]
+enum Command {
+    /// One memory run, in a process of its own (what the memory benchmark starts).
+    #[command(hide = true)]
+    Memory(MemoryArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                match cli.command {
+                    Some(Command::Memory(args)) => run_memory(args).await,
+                    None => run(cli.bench).await,
+                }
+            })
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("relay-bench: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The arguments of a benchmark run.
 #[derive(Args)]
-pub struct BenchArgs {
+struct BenchArgs {
     /// Write the results as Markdown to this file.
     #[arg(long, default_value = "docs/BENCHMARKS.md")]
     out: PathBuf,
@@ -55,10 +100,10 @@ const DRIVERS: &[(&str, &str)] = &[
 ];
 
 /// Measures and reports.
-pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
+async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let here = std::env::current_exe().context("cannot find this program's path")?;
-    let mock_broker = super::mock_broker_path(args.mock_broker.as_deref())?;
-    let cache_env = super::sdk_cache_env();
+    let mock_broker = MockBroker::locate(args.mock_broker.as_deref())?;
+    let cache_env = sdk_cache_env();
     let drivers = if args.no_sdks {
         Vec::new()
     } else {
@@ -88,16 +133,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
         memory_program: here,
         memory_runs: vec![(load, 0), (load * 10, 0), (0, load), (0, load * 10)],
     };
-    let report = bench::run(&config, |what| eprintln!("relay-conformance bench: {what}")).await?;
-    let command = std::iter::once("relay-conformance".to_owned())
+    let report = bench::run(&config, |what| eprintln!("relay-bench: {what}")).await?;
+    let command = std::iter::once("relay-bench".to_owned())
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
     let markdown = bench::report::markdown(
         &report,
-        &machine(),
+        &conformance::provenance::machine(),
         &command,
-        &conformance::clock::utc_date(),
+        &conformance::provenance::utc_date(),
     );
     print!("{markdown}");
     if let Some(dir) = args.out.parent().filter(|dir| !dir.as_os_str().is_empty()) {
@@ -105,13 +150,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     }
     std::fs::write(&args.out, &markdown)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
-    eprintln!("relay-conformance bench: wrote {}", args.out.display());
-    Ok(EXIT_OK)
+    eprintln!("relay-bench: wrote {}", args.out.display());
+    Ok(())
 }
 
-/// The arguments of `bench-memory`.
+/// The arguments of `memory`.
 #[derive(Args)]
-pub struct BenchMemoryArgs {
+struct MemoryArgs {
     /// Events to flood.
     #[arg(long, default_value_t = 0)]
     events: usize,
@@ -121,41 +166,8 @@ pub struct BenchMemoryArgs {
 }
 
 /// One memory run; prints its figures as JSON.
-pub async fn run_memory(args: BenchMemoryArgs) -> anyhow::Result<u8> {
+async fn run_memory(args: MemoryArgs) -> anyhow::Result<()> {
     let figures = memory::run(args.events, args.requests).await?;
     println!("{}", serde_json::to_string(&figures)?);
-    Ok(EXIT_OK)
-}
-
-/// The machine, in a line: CPU model, cores, memory, kernel.
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let memory_gib = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or_else(String::new, |kib| {
-            format!(", {:.0} GiB", kib / 1024.0 / 1024.0)
-        });
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!(
-        "{model}, {cores} cores{memory_gib}, {} {} (kernel {})",
-        std::env::consts::OS,
-        std::env::consts::ARCH,
-        kernel.trim()
-    )
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! The benchmarks, side by side on one machine in one run (`relay-conformance bench`): request
+//! The benchmarks of relay-conformance, side by side on one machine in one run (`relay-bench`): request
 //! round trips, pipelined throughput and event ingest of relay-client and of other languages' SDKs
 //! against mock-broker, beside floors; start-up to `hello_ack` of mock-broker and of a real broker;
 //! the wall time of the corpus against the real broker; relay-client's peak memory through floods of
@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use relay_fixture::verdict::{Outcome, Verdict};
 use relaycast_stub::StandIn;
 
-use crate::corpus::Corpus;
-use crate::results::Summary;
-use crate::run::{self, RunSettings};
-use crate::target::{AdapterCommand, BrokerBinary};
+use conformance::corpus::Corpus;
+use conformance::results::Summary;
+use conformance::run::{self, RunSettings};
+use conformance::target::{AdapterCommand, BrokerBinary};
 use memory::MemoryFigures;
 
 /// Something a benchmark could not measure.
@@ -62,7 +62,7 @@ pub struct BenchConfig {
     pub corpus: PathBuf,
     /// Fixtures at a time in the corpus run.
     pub jobs: usize,
-    /// The program to run `bench-memory` with (this executable).
+    /// The program to run `memory` with (the `relay-bench` executable).
     pub memory_program: PathBuf,
     /// The memory runs: (events, requests) each.
     pub memory_runs: Vec<(usize, usize)>,
@@ -395,7 +395,7 @@ async fn memory_run(
 ) -> Result<MemoryFigures, BenchError> {
     let output = tokio::process::Command::new(program)
         .args([
-            "bench-memory".to_owned(),
+            "memory".to_owned(),
             "--events".to_owned(),
             events.to_string(),
             "--requests".to_owned(),
@@ -407,7 +407,7 @@ async fn memory_run(
     let line = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(line.trim()).map_err(|_| {
         BenchError::Run(format!(
-            "bench-memory failed ({}): {}",
+            "relay-bench memory failed ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         ))

@@ -348,8 +348,8 @@ fn speedup_bounds(report: &BenchReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::memory::MemoryFigures;
-    use crate::bench::{Floors, Ingest};
+    use crate::memory::MemoryFigures;
+    use crate::{Floors, Ingest};
 
     fn micros(n: u64) -> Vec<Duration> {
         vec![Duration::from_micros(n); 5]
