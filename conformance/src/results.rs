@@ -48,6 +48,20 @@ pub enum Expectation {
     KnownFlaky(String),
 }
 
+impl Expectation {
+    /// What the baseline says of the result, in a line for reports; `None` when it says nothing.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Self::AsIs => None,
+            Self::Known(reason) => Some(format!("known failure: {reason}")),
+            Self::KnownFlaky(reason) => Some(format!("known flaky: {reason}")),
+            Self::Stale(reason) => Some(format!(
+                "passes now, but the baseline lists it as a known failure ({reason}): remove its entry"
+            )),
+        }
+    }
+}
+
 /// The result of one fixture against one implementation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FixtureResult {

@@ -144,8 +144,8 @@ struct ImplementationRow<'m> {
     detail: &'m str,
     baseline: Option<String>,
     outcome: Label,
-    /// Fixtures, pass, fail, error, known, stale, skip; none if it did not run.
-    counts: Option<[usize; 7]>,
+    /// Fixtures, pass, flaky, fail, error, known, stale, skip; none if it did not run.
+    counts: Option<[usize; 8]>,
     time: String,
 }
 
@@ -307,6 +307,7 @@ impl<'m> ImplementationRow<'m> {
                 [
                     counts.fixtures,
                     s.passed,
+                    s.flaky,
                     s.failed,
                     s.errors,
                     s.known,

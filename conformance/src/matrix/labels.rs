@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{Implementation, Matrix, Run};
-use crate::results::{Expectation, FixtureResult, Verdict};
+use crate::results::{FixtureResult, Verdict};
 
 /// The word reports use for a result (see [`Verdict::label`]).
 pub(super) fn label(result: &FixtureResult) -> &'static str {
@@ -25,20 +25,8 @@ pub(super) fn label_class(result: &FixtureResult) -> &'static str {
 /// Why a result is what it is, in full (lines): the baseline's word, then the failure.
 pub(super) fn explanation(result: &FixtureResult) -> String {
     let mut out = String::new();
-    match &result.expectation {
-        Expectation::Known(reason) => {
-            let _ = writeln!(out, "known failure: {reason}");
-        }
-        Expectation::KnownFlaky(reason) => {
-            let _ = writeln!(out, "known flaky: {reason}");
-        }
-        Expectation::Stale(reason) => {
-            let _ = writeln!(
-                out,
-                "passes now, but the baseline lists it as a known failure ({reason}): remove its entry"
-            );
-        }
-        Expectation::AsIs => {}
+    if let Some(said) = result.expectation.describe() {
+        let _ = writeln!(out, "{said}");
     }
     if let Some(failure) = &result.failure {
         out.push_str(&failure.to_string());

@@ -47,7 +47,7 @@ fn md_code(text: &str) -> String {
     }
 }
 
-const LEGEND_LABELS: &str = "`PASS`, `FAIL`, `ERROR` and `SKIP` as the run found them; \
+const LEGEND_LABELS: &str = "`PASS`, `FAIL`, `ERROR` and `SKIP` as the run found them; `FLAKY`: passed only when run again (`--retries`); \
 `KNOWN`: a failure the implementation's baseline lists; `STALE`: passes, although its baseline \
 lists it; `·`: the fixture does not concern it (it checks the other side, or another broker version).";
 
@@ -149,11 +149,11 @@ fn markdown_implementations(out: &mut String, matrix: &Matrix) {
     );
     let _ = writeln!(
         out,
-        "| implementation | side | run as | baseline | result | fixtures | pass | fail | error | known | stale | skip | time |"
+        "| implementation | side | run as | baseline | result | fixtures | pass | flaky | fail | error | known | stale | skip | time |"
     );
     let _ = writeln!(
         out,
-        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for implementation in &matrix.implementations {
         let baseline =
@@ -172,9 +172,10 @@ fn markdown_implementations(out: &mut String, matrix: &Matrix) {
                 let s = counts.summary;
                 let _ = writeln!(
                     out,
-                    " {} | {} | {} | {} | {} | {} | {} | {} |",
+                    " {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     counts.fixtures,
                     s.passed,
+                    s.flaky,
                     s.failed,
                     s.errors,
                     s.known,
@@ -184,7 +185,7 @@ fn markdown_implementations(out: &mut String, matrix: &Matrix) {
                 );
             }
             None => {
-                let _ = writeln!(out, " | | | | | | | |");
+                let _ = writeln!(out, " | | | | | | | | |");
             }
         }
     }

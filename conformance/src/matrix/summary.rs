@@ -14,11 +14,12 @@ pub fn summary(matrix: &Matrix) -> String {
                 let s = counts.summary;
                 let _ = writeln!(
                     out,
-                    "{} ({}): {} fixtures: {} passed, {} failed, {} errors, {} known, {} stale, {} skipped",
+                    "{} ({}): {} fixtures: {} passed, {} flaky, {} failed, {} errors, {} known, {} stale, {} skipped",
                     implementation.name,
                     implementation.role.label(),
                     counts.fixtures,
                     s.passed,
+                    s.flaky,
                     s.failed,
                     s.errors,
                     s.known,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::results::{Expectation, FixtureResult, RunReport, Status};
+use crate::results::{FixtureResult, RunReport, Status};
 
 /// One fixture's line, with the failure's details indented below it.
 pub fn fixture_line(result: &FixtureResult) -> String {
@@ -16,20 +16,8 @@ pub fn fixture_line(result: &FixtureResult) -> String {
         result.id,
         result.duration.as_millis()
     );
-    match &result.expectation {
-        Expectation::Known(reason) => {
-            let _ = writeln!(out, "        known failure: {reason}");
-        }
-        Expectation::KnownFlaky(reason) => {
-            let _ = writeln!(out, "        known flaky: {reason}");
-        }
-        Expectation::Stale(reason) => {
-            let _ = writeln!(
-                out,
-                "        passes now, but the baseline lists it as a known failure ({reason}): remove its entry"
-            );
-        }
-        Expectation::AsIs => {}
+    if let Some(said) = result.expectation.describe() {
+        let _ = writeln!(out, "        {said}");
     }
     attempts(&mut out, result);
     if let Some(failure) = &result.failure {
