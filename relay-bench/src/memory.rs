@@ -1,6 +1,6 @@
 //! relay-client's peak memory through a flood of events and through many requests, against an
 //! in-process broker over an in-memory pipe (a fixture of a million steps would weigh more than the
-//! client). Run in a process of its own (`relay-conformance bench-memory`), which reports its peak
+//! client). Run in a process of its own (`relay-bench memory`), which reports its peak
 //! resident set size.
 
 use std::time::Duration;
