@@ -22,7 +22,8 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::agents::{SpawnOptions, Transport};
-use crate::connection::{Closure, Connection, ConnectionSettings, Diagnostic, Response};
+use crate::connection::{Closure, Connection, ConnectionSettings, Response};
+use crate::diagnostic::Diagnostic;
 use crate::errors::{ClientError, ExitStatus};
 use crate::events::EventFilter;
 use crate::options::ClientOptions;

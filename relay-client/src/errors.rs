@@ -6,23 +6,8 @@ use std::time::Duration;
 use relay_protocol::{ErrorCode, ProtocolError};
 use serde_json::Value;
 
-/// How the broker process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// It exited with this code.
-    Code(i32),
-    /// A signal (by number) killed it.
-    Signal(i32),
-}
-
-impl std::fmt::Display for ExitStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Code(code) => write!(f, "code={code}"),
-            Self::Signal(signal) => write!(f, "signal={signal}"),
-        }
-    }
-}
+/// How the broker process ended (the process-group crate's type).
+pub use relay_process::ExitStatus;
 
 /// Everything a client call can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::connection::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 /// The default number of events the replay buffer keeps (as the TS and Python SDKs do).
 pub const DEFAULT_EVENT_BUFFER: usize = 1000;

@@ -39,6 +39,7 @@
 mod agents;
 mod client;
 mod connection;
+mod diagnostic;
 mod errors;
 mod events;
 #[cfg(feature = "install")]
@@ -50,7 +51,7 @@ mod resolve;
 
 pub use agents::{SpawnOptions, Transport, pty_args};
 pub use client::{RelayClient, SendOutcome};
-pub use connection::Diagnostic;
+pub use diagnostic::Diagnostic;
 pub use errors::{ClientError, ExitStatus};
 pub use events::{DEFAULT_EVENT_BUFFER, EventFilter};
 #[cfg(feature = "install")]

@@ -181,10 +181,7 @@ async fn run(
     let finished = async {
         let (stdout, stderr) = tokio::join!(read_capped(pipes.stdout), read_capped(stderr));
         // The output is all there; whatever it does after, it has answered.
-        let status = group
-            .wait(Duration::from_millis(500))
-            .await
-            .map(crate::process::exit_status);
+        let status = group.wait(Duration::from_millis(500)).await;
         Output {
             stdout,
             stderr,

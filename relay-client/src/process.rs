@@ -46,14 +46,6 @@ pub(crate) struct Launch {
     pub(crate) cwd: Option<PathBuf>,
 }
 
-/// How the process group saw the broker end, as the client reports it.
-pub(crate) fn exit_status(status: relay_process::ExitStatus) -> ExitStatus {
-    match status {
-        relay_process::ExitStatus::Code(code) => ExitStatus::Code(code),
-        relay_process::ExitStatus::Signal(signal) => ExitStatus::Signal(signal),
-    }
-}
-
 /// A running broker process; see the [module docs](self). Dropping it kills its process group.
 pub(crate) struct BrokerChild {
     group: ProcessGroup,
@@ -97,12 +89,12 @@ impl BrokerChild {
 
     /// How it exited, if it has (and its process group is killed).
     pub(crate) fn status(&self) -> Option<ExitStatus> {
-        self.group.status().map(exit_status)
+        self.group.status()
     }
 
     /// Waits until it exits, up to `timeout`.
     pub(crate) async fn wait(&self, timeout: Duration) -> Option<ExitStatus> {
-        self.group.wait(timeout).await.map(exit_status)
+        self.group.wait(timeout).await
     }
 
     /// The last stderr lines.
@@ -138,7 +130,6 @@ impl BrokerChild {
                 exit.wait_for(Option::is_some)
                     .await
                     .map_or(None, |status| *status)
-                    .map(exit_status)
             };
             let eof = |mut done: watch::Receiver<bool>| async move {
                 let _ = done.wait_for(|done| *done).await;

@@ -265,7 +265,13 @@ impl Installer {
     }
 
     fn target_platform(&self) -> Result<Platform, InstallError> {
-        self.platform.map_or_else(Platform::current, Ok)
+        match self.platform {
+            Some(platform) => Ok(platform),
+            None => Platform::current().map_err(|_| InstallError::UnsupportedPlatform {
+                os: std::env::consts::OS.to_owned(),
+                arch: std::env::consts::ARCH.to_owned(),
+            }),
+        }
     }
 
     fn job(&self, version: &str) -> Result<Job, InstallError> {

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::errors::InstallError;
-
 /// A platform the broker is built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -28,13 +26,11 @@ impl Platform {
         Self::DarwinArm64,
     ];
 
-    /// The platform this program runs on; an error names any other.
-    pub fn current() -> Result<Self, InstallError> {
+    /// The platform this program runs on; an error names any other as `<os>/<arch>`, in Rust's
+    /// names (`std::env::consts::OS` and `ARCH`, e.g. `linux/riscv64`).
+    pub fn current() -> Result<Self, UnknownPlatform> {
         let (os, arch) = (std::env::consts::OS, std::env::consts::ARCH);
-        Self::from_rust(os, arch).ok_or_else(|| InstallError::UnsupportedPlatform {
-            os: os.to_owned(),
-            arch: arch.to_owned(),
-        })
+        Self::from_rust(os, arch).ok_or_else(|| UnknownPlatform(format!("{os}/{arch}")))
     }
 
     /// The platform for Rust's names of an OS and an architecture (`std::env::consts::OS` and
@@ -72,7 +68,8 @@ impl fmt::Display for Platform {
     }
 }
 
-/// The name given to [`Platform::from_str`] is not one of [`Platform::as_str`]'s.
+/// The name given to [`Platform::from_str`] is not one of [`Platform::as_str`]'s, or the platform
+/// [`Platform::current`] runs on is not one the broker is built for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown platform `{0}` (known: linux-x64, linux-arm64, darwin-x64, darwin-arm64)")]
 pub struct UnknownPlatform(pub String);

@@ -3,6 +3,8 @@
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 
+use crate::tagged::{KIND, Untyped};
+
 /// Any JSON value without floats (integers, strings, booleans, null, arrays and objects), nested up
 /// to three levels.
 pub fn json_value() -> BoxedStrategy<Value> {
@@ -43,4 +45,24 @@ pub fn small_vec<T: Arbitrary + 'static>() -> BoxedStrategy<Vec<T>> {
 /// An optional vector of up to three elements.
 pub fn small_optional_vec<T: Arbitrary + 'static>() -> BoxedStrategy<Option<Vec<T>>> {
     prop::option::of(small_vec()).boxed()
+}
+
+#[cfg(feature = "proptest")]
+impl Arbitrary for Untyped {
+    type Parameters = ();
+    type Strategy = BoxedStrategy<Self>;
+
+    /// Tags start with `x_` so that they never collide with a known tag; payloads are objects so that
+    /// they can carry an event `kind` too.
+    fn arbitrary_with(_: ()) -> Self::Strategy {
+        ("x_[a-z_]{1,12}", json_object())
+            .prop_map(|(tag, mut payload)| {
+                payload.remove(KIND);
+                Untyped {
+                    tag,
+                    payload: Value::Object(payload),
+                }
+            })
+            .boxed()
+    }
 }

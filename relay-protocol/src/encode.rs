@@ -57,6 +57,14 @@ pub fn value(value: &Value) -> String {
     into_string(out)
 }
 
+impl Envelope {
+    /// The broker's compact form of this envelope, without the newline: members in the order `v`,
+    /// `type`, `request_id` (always present), `payload`, every object's keys sorted, no whitespace.
+    pub fn encode(&self) -> String {
+        envelope(self)
+    }
+}
+
 /// The broker's form of an envelope, without the newline. Members in `extra` follow `payload`, sorted.
 pub fn envelope(envelope: &Envelope) -> String {
     let mut out = Vec::with_capacity(128);

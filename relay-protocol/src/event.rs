@@ -14,10 +14,7 @@ use crate::agent::{AgentRuntime, HeadlessProvider};
 use crate::macros::{tagged_union, wire_str_enum, wire_struct};
 use crate::nullable::Nullable;
 use crate::protocol_error::ProtocolError;
-use crate::tagged::TaggedUnion;
-
-/// The member of an event payload that names its kind.
-pub const KIND: &str = "kind";
+use crate::tagged::{KIND, TaggedUnion};
 
 wire_struct! {
     /// `agent_spawned`: after the `spawn_agent` ok, or for a spawn over the broker's HTTP API

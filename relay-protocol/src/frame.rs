@@ -8,10 +8,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::encode;
 use crate::errors::{FrameError, ResponseError};
 use crate::event::Event;
 use crate::macros::tagged_union;
+use crate::message_type::{HELLO_ACK, OK};
 use crate::protocol_error::ProtocolError;
 use crate::request::{Request, RequestType};
 use crate::response::{HelloAck, OkPayload};
@@ -20,14 +20,6 @@ use crate::unknown::{Extra, UnknownFields, collect_extra, join_path};
 
 /// The protocol version this crate models, the envelope's `v`.
 pub const PROTOCOL_VERSION: u32 = 1;
-/// The `type` of the handshake response.
-pub const HELLO_ACK: &str = "hello_ack";
-/// The `type` of a successful response.
-pub const OK: &str = "ok";
-/// The `type` of an error response.
-pub const ERROR: &str = "error";
-/// The `type` of an event.
-pub const EVENT: &str = "event";
 
 /// A request id: chosen by the client (the SDKs use `req_<n>`), echoed by the broker.
 #[derive(
@@ -85,12 +77,6 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The broker's compact form of this envelope, without the newline: members in the order `v`,
-    /// `type`, `request_id` (always present), `payload`, every object's keys sorted, no whitespace.
-    pub fn encode(&self) -> String {
-        encode::envelope(self)
-    }
-
     /// Parses one line (without its newline) as an envelope.
     pub fn decode(line: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(line)

@@ -36,6 +36,7 @@ mod frame;
 mod framing;
 mod line;
 mod macros;
+mod message_type;
 mod nullable;
 mod protocol_error;
 mod request;
@@ -48,15 +49,16 @@ pub use agent::{AgentRuntime, AgentSpec, HeadlessProvider, RestartPolicy};
 pub use errors::{FrameError, MalformedLine, ResponseError};
 pub use event::*;
 pub use frame::{
-    BrokerFrame, BrokerMessage, BrokerMessageType, ClientFrame, ERROR, EVENT, Envelope, Frame,
-    HELLO_ACK, OK, PROTOCOL_VERSION, RequestId,
+    BrokerFrame, BrokerMessage, BrokerMessageType, ClientFrame, Envelope, Frame, PROTOCOL_VERSION,
+    RequestId,
 };
 pub use framing::{DEFAULT_MAX_LINE_LENGTH, LineFramer, RawLine};
 pub use line::{Line, classify};
+pub use message_type::{ERROR, EVENT, HELLO_ACK, OK};
 pub use nullable::Nullable;
 pub use protocol_error::{ErrorCode, ProtocolError};
 pub use request::*;
 pub use response::*;
 pub use schema::{wire_schema, wire_schema_json};
-pub use tagged::{TaggedUnion, Untyped};
+pub use tagged::{KIND, TaggedUnion, Untyped};
 pub use unknown::{Extra, UnknownFields};

@@ -236,8 +236,8 @@ impl RequestKind {
     /// The envelope `type` of a successful response: `hello_ack` for `hello`, `ok` otherwise.
     pub fn response_type(self) -> &'static str {
         match self {
-            Self::Hello => crate::frame::HELLO_ACK,
-            _ => crate::frame::OK,
+            Self::Hello => crate::message_type::HELLO_ACK,
+            _ => crate::message_type::OK,
         }
     }
 }

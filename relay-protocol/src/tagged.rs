@@ -3,6 +3,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+/// The member of an event payload that names its kind: an event's tag.
+pub const KIND: &str = "kind";
+
 /// A tagged value whose tag this model does not know: the tag and the payload, verbatim.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Untyped {
@@ -29,25 +32,4 @@ pub trait TaggedUnion: Sized {
 /// returns an error, so a failure is a bug in this crate, not bad input.
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("wire types always serialise to JSON")
-}
-
-#[cfg(feature = "proptest")]
-impl proptest::arbitrary::Arbitrary for Untyped {
-    type Parameters = ();
-    type Strategy = proptest::strategy::BoxedStrategy<Self>;
-
-    /// Tags start with `x_` so that they never collide with a known tag; payloads are objects so that
-    /// they can carry an event `kind` too.
-    fn arbitrary_with(_: ()) -> Self::Strategy {
-        use proptest::prelude::*;
-        ("x_[a-z_]{1,12}", crate::arbitrary::json_object())
-            .prop_map(|(tag, mut payload)| {
-                payload.remove(crate::event::KIND);
-                Untyped {
-                    tag,
-                    payload: Value::Object(payload),
-                }
-            })
-            .boxed()
-    }
 }
