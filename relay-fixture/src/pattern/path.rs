@@ -1,0 +1,76 @@
+//! Where in a value a mismatch or a production error is: the paths that errors name.
+
+pub(super) fn member_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+pub(super) fn index_path(path: &str, index: usize) -> String {
+    format!("{path}[{index}]")
+}
+
+/// Where in a value (matched or produced), built on the way down and written out only for an error.
+#[derive(Clone, Copy)]
+pub(super) enum At<'a> {
+    Top,
+    Member(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    /// The path as [`member_path`] and [`index_path`] write it.
+    pub(super) fn path(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Self::Top => {}
+            Self::Member(parent, key) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Self::Index(parent, index) => {
+                parent.write(out);
+                let _ = write!(out, "[{index}]");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::pattern::{Bindings, Pattern};
+
+    fn pattern(source: Value) -> Pattern {
+        Pattern::compile(source).unwrap()
+    }
+
+    #[test]
+    fn paths_are_written_only_for_errors_and_as_before() {
+        let mismatch = pattern(json!({"a": [{"b": {"c": 1}}]}))
+            .matches(&json!({"a": [{"b": {"c": 2}}]}), &mut Bindings::new())
+            .unwrap_err();
+        assert_eq!(mismatch.path, "a[0].b.c");
+        let mismatch = pattern(json!([{"": {"c": 1}}]))
+            .matches(&json!([{"": {"c": 2}}]), &mut Bindings::new())
+            .unwrap_err();
+        // An empty key, as `member_path` writes it.
+        assert_eq!(mismatch.path, "[0]..c");
+        let error = pattern(json!({"a": [0, {"b": {"$var": "v"}}]}))
+            .produce(&mut Bindings::new())
+            .unwrap_err();
+        assert_eq!(error.path, "a[1].b");
+    }
+}
