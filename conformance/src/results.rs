@@ -277,6 +277,20 @@ impl Summary {
         summary
     }
 
+    /// Every count with its word, in the order reports show them: passed, flaky, failed,
+    /// errors, known, stale, skipped.
+    pub fn counts(&self) -> [(&'static str, usize); 7] {
+        [
+            ("passed", self.passed),
+            ("flaky", self.flaky),
+            ("failed", self.failed),
+            ("errors", self.errors),
+            ("known", self.known),
+            ("stale", self.stale),
+            ("skipped", self.skipped),
+        ]
+    }
+
     /// Results that fail the run: unexpected failures and errors, and stale baseline entries.
     pub fn unexpected(&self) -> usize {
         self.failed + self.errors + self.stale

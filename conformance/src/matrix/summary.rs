@@ -11,20 +11,19 @@ pub fn summary(matrix: &Matrix) -> String {
     for implementation in &matrix.implementations {
         match matrix.own_counts(implementation) {
             Some(counts) => {
-                let s = counts.summary;
+                let shown: Vec<String> = counts
+                    .summary
+                    .counts()
+                    .iter()
+                    .map(|(word, count)| format!("{count} {word}"))
+                    .collect();
                 let _ = writeln!(
                     out,
-                    "{} ({}): {} fixtures: {} passed, {} flaky, {} failed, {} errors, {} known, {} stale, {} skipped",
+                    "{} ({}): {} fixtures: {}",
                     implementation.name,
                     implementation.role.label(),
                     counts.fixtures,
-                    s.passed,
-                    s.flaky,
-                    s.failed,
-                    s.errors,
-                    s.known,
-                    s.stale,
-                    s.skipped
+                    shown.join(", ")
                 );
             }
             None => {
