@@ -150,7 +150,7 @@ impl GroupChild {
     /// The last lines the process wrote to stderr, read to its end: call it once the group is
     /// gone (after [`kill_group`](Self::kill_group)), so that the last words are not lost to the
     /// reader still catching up. A descendant that left the group may hold the pipe open; the
-    /// reader is given [`STDERR_DRAIN`] for the rest.
+    /// reader is given two seconds for the rest.
     pub async fn stderr_tail(&mut self) -> Vec<String> {
         self.group.stderr_tail_after_exit(STDERR_DRAIN).await
     }
