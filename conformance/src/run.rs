@@ -24,6 +24,18 @@ pub struct RunSettings {
     pub retries: u32,
 }
 
+impl std::fmt::Display for RunSettings {
+    /// `2 at a time`, then `, a failure retried once` or `… up to N times` when it retries.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at a time", self.jobs)?;
+        match self.retries {
+            0 => Ok(()),
+            1 => write!(f, ", a failure retried once"),
+            n => write!(f, ", a failure retried up to {n} times"),
+        }
+    }
+}
+
 /// Runs `corpus` against `target` (see [`run_all`]) and gathers the report, with the baseline's
 /// entries that match no fixture of the corpus.
 pub async fn run_corpus(

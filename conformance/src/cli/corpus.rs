@@ -97,16 +97,10 @@ impl CorpusArgs {
             jobs: self.jobs.max(1),
             retries: self.retries,
         };
-        let retries = match settings.retries {
-            0 => String::new(),
-            1 => ", a failure retried once".to_owned(),
-            n => format!(", a failure retried up to {n} times"),
-        };
         eprintln!(
-            "relay-conformance: {} fixtures against {}, {} at a time{retries}",
+            "relay-conformance: {} fixtures against {}, {settings}",
             corpus.entries().len(),
             target.name(),
-            settings.jobs,
         );
         let streaming_to_stdout = self.streams_to_stdout();
         Ok(

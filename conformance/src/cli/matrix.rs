@@ -140,15 +140,7 @@ fn show(progress: Progress<'_>) {
             fixtures,
             settings,
         } => {
-            let retries = match settings.retries {
-                0 => String::new(),
-                1 => ", a failure retried once".to_owned(),
-                n => format!(", a failure retried up to {n} times"),
-            };
-            eprintln!(
-                "relay-conformance: {fixtures} fixtures against {name}, {} at a time{retries}",
-                settings.jobs
-            );
+            eprintln!("relay-conformance: {fixtures} fixtures against {name}, {settings}");
         }
         Progress::Finished(result) => {
             let mut stderr = std::io::stderr().lock();
