@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use relay_fixture::verdict::{Outcome, Verdict};
 use relaycast_stub::StandIn;
 
-use conformance::corpus::Corpus;
-use conformance::results::Summary;
-use conformance::run::{self, RunSettings};
-use conformance::target::{AdapterCommand, BrokerBinary};
+use relay_conformance::corpus::Corpus;
+use relay_conformance::results::Summary;
+use relay_conformance::run::{self, RunSettings};
+use relay_conformance::target::{AdapterCommand, BrokerBinary};
 use memory::MemoryFigures;
 
 /// Something a benchmark could not measure.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use conformance::target::{AdapterCommand, MockBroker, sdk_cache_env};
+use relay_conformance::target::{AdapterCommand, MockBroker, sdk_cache_env};
 use relay_bench::{self as bench, BenchConfig, Driver, memory};
 
 #[derive(Parser)]
@@ -140,9 +140,9 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .join(" ");
     let markdown = bench::report::markdown(
         &report,
-        &conformance::provenance::machine(),
+        &relay_conformance::provenance::machine(),
         &command,
-        &conformance::provenance::utc_date(),
+        &relay_conformance::provenance::utc_date(),
     );
     print!("{markdown}");
     if let Some(dir) = args.out.parent().filter(|dir| !dir.as_os_str().is_empty()) {

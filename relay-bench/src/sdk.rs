@@ -10,8 +10,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BenchError, ClientFigures, Ingest, Workload, check_report};
-use conformance::process::{GroupChild, WorkDir};
-use conformance::target::AdapterCommand;
+use relay_conformance::process::{GroupChild, WorkDir};
+use relay_conformance::target::AdapterCommand;
 
 /// How long a driver may take for all its runs.
 const DEADLINE: Duration = Duration::from_secs(600);

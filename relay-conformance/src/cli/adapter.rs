@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use conformance::adapter::{self, Job, PROTOCOL};
+use relay_conformance::adapter::{self, Job, PROTOCOL};
 
 use crate::EXIT_OK;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use conformance::target::{AdapterCommand, MockBroker, SdkAdapter, sdk_cache_env};
+use relay_conformance::target::{AdapterCommand, MockBroker, SdkAdapter, sdk_cache_env};
 
 use super::corpus::CorpusArgs;
 

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use conformance::baseline::Baseline;
-use conformance::corpus::Corpus;
-use conformance::report::{self, Format};
-use conformance::results::RunReport;
-use conformance::run::{self, RunSettings};
-use conformance::target::Target;
+use relay_conformance::baseline::Baseline;
+use relay_conformance::corpus::Corpus;
+use relay_conformance::report::{self, Format};
+use relay_conformance::results::RunReport;
+use relay_conformance::run::{self, RunSettings};
+use relay_conformance::target::Target;
 
 use crate::{EXIT_OK, EXIT_UNEXPECTED};
 

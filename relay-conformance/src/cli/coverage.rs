@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use conformance::coverage::{Coverage, render};
-use conformance::results::RunReport;
+use relay_conformance::coverage::{Coverage, render};
+use relay_conformance::results::RunReport;
 
 use crate::{EXIT_OK, EXIT_UNEXPECTED};
 

@@ -8,11 +8,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use conformance::matrix::plan::{self, Lineup, Progress, Settings};
-use conformance::matrix::redact::Redactor;
-use conformance::matrix::{self, Meta};
-use conformance::report;
-use conformance::target::{MockBroker, sdk_cache_env};
+use relay_conformance::matrix::plan::{self, Lineup, Progress, Settings};
+use relay_conformance::matrix::redact::Redactor;
+use relay_conformance::matrix::{self, Meta};
+use relay_conformance::report;
+use relay_conformance::target::{MockBroker, sdk_cache_env};
 
 use crate::{EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE};
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use clap::Args;
-use conformance::target::{BrokerBinary, MockBroker, Target};
+use relay_conformance::target::{BrokerBinary, MockBroker, Target};
 
 use super::corpus::CorpusArgs;
 
