@@ -58,7 +58,7 @@ pub use cache::{CACHE_ENV, default_cache_root};
 pub use errors::{BoxedCause, InstallError};
 pub use https::RELEASES_BASE_URL;
 pub use npm::{LocalTarball, NpmPack, TarballSource};
-pub use pins::{DEFAULT_BROKER_VERSION, NPM_PACKAGE, PinTable, PinnedVersion};
+pub use pins::{DEFAULT_BROKER_VERSION, Generation, NPM_PACKAGE, PinTable, PinnedVersion};
 pub use platform::{Platform, UnknownPlatform};
 pub use progress::Progress;
 
@@ -69,7 +69,7 @@ use progress::Reporter;
 /// release assets.
 pub const BINARY_NAME: &str = "agent-relay-broker";
 
-/// The default cap on a download or an extracted binary: 256 MiB (the 3.x binaries are 11–16 MB).
+/// The default cap on a download or an extracted binary: 256 MiB (the pinned binaries are 11–19 MB).
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Where binaries come from.

@@ -1,8 +1,8 @@
-//! The Relaycast HTTP API under `/v1`: every endpoint the 3.2.x broker calls, plus a few read-only
-//! neighbours, with Relaycast's envelopes, statuses and credential rules.
+//! The Relaycast HTTP API under `/v1`: every endpoint the 3.2.x to 9.x brokers call, plus a few
+//! read-only neighbours, with Relaycast's envelopes, statuses and credential rules.
 //!
 //! The endpoints, credential rules and error answers are listed in the [crate docs](crate). The
-//! WebSocket endpoint `/v1/ws` is [`crate::ws`]'s.
+//! WebSocket endpoints `/v1/ws` and `/v1/node/ws` are [`crate::ws`]'s.
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::model::{self, Spawn, Workspace, message_json};
+use crate::model::{self, Enrol, Spawn, Workspace, message_json};
 use crate::state::{Inner, Shared};
 use crate::wire::{ApiError, error_response, ok_response, parse_json, query_pairs};
 
@@ -43,6 +43,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             get(workspace_dm_messages),
         )
         .route("/v1/dm/{id}/messages", get(dm_messages))
+        .route("/v1/nodes", post(enrol_node).get(list_nodes))
+        .route("/v1/nodes/{name}/agents", post(bind_node_agent))
 }
 
 /// The answer to an unknown path.
@@ -499,5 +501,75 @@ async fn workspace_dm_messages(
         let w = workspace_key(inner, &headers)?;
         let conversation = inner.model.workspaces[w].conversation(&id)?;
         ok(newest(&conversation.messages, query.as_deref()))
+    })
+}
+
+#[derive(Deserialize)]
+struct EnrolBody {
+    node_id: Option<String>,
+    name: Option<String>,
+    kind: Option<String>,
+    role: Option<String>,
+    version: Option<String>,
+}
+
+/// `POST /v1/nodes`: enrols a fleet node (9.x brokers do at boot) and mints its node token.
+async fn enrol_node(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(&shared, |inner| {
+        let w = workspace_key(inner, &headers)?;
+        let body: EnrolBody = parse_json(&body)?;
+        let ws = &mut inner.model.workspaces[w];
+        let n = ws.enrol_node(Enrol {
+            node_id: body.node_id,
+            name: required(body.name, "name")?,
+            kind: body.kind,
+            role: body.role,
+            version: body.version,
+        })?;
+        let mut data = ws.node_json(n);
+        if let Some(obj) = data.as_object_mut() {
+            obj.insert("token".to_owned(), json!(ws.nodes[n].token));
+        }
+        created(data)
+    })
+}
+
+async fn list_nodes(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    handle(&shared, |inner| {
+        let w = workspace_key(inner, &headers)?;
+        let ws = &inner.model.workspaces[w];
+        let nodes: Vec<Value> = (0..ws.nodes.len()).map(|n| ws.node_json(n)).collect();
+        ok(json!(nodes))
+    })
+}
+
+#[derive(Deserialize)]
+struct BindBody {
+    agent_name: Option<String>,
+}
+
+/// `POST /v1/nodes/{name}/agents`: binds an agent to a node (9.x brokers do after registering a
+/// worker over HTTP when the node socket is not up).
+async fn bind_node_agent(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    handle(&shared, |inner| {
+        let name = segment(name)?;
+        let w = workspace_key(inner, &headers)?;
+        let body: BindBody = parse_json(&body)?;
+        let agent = required(body.agent_name, "agent_name")?;
+        let ws = &mut inner.model.workspaces[w];
+        let n = ws.node_by_name(&name).ok_or_else(|| {
+            ApiError::not_found("node_not_found", format!("Node '{name}' not found"))
+        })?;
+        ws.bind_agent(n, &agent)?;
+        created(ws.binding_json(n, &agent))
     })
 }

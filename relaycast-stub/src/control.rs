@@ -162,10 +162,21 @@ pub(crate) fn inject_dm(shared: &Shared, dm: &InjectDm) -> Result<Injected, Erro
             Audience::Dm(ws, conversation),
             &event,
         );
+        let conversation_id = conversation.id.clone();
+        let ws = &mut inner.model.workspaces[w];
+        let delivered = delivered
+            + sockets::deliver_to_node(
+                &inner.sockets,
+                &mut inner.frames,
+                &mut inner.next_id,
+                ws,
+                &dm.to,
+                &event,
+            );
         Ok(Injected {
             workspace_id: ws.id.clone(),
             message_id: message.id,
-            conversation_id: Some(conversation.id.clone()),
+            conversation_id: Some(conversation_id),
             channel: None,
             event,
             delivered,
@@ -214,19 +225,26 @@ pub(crate) fn inject_channel_message(
     })
 }
 
-/// Pushes `event` as is to every socket of a workspace (of every workspace when `None`).
+/// Pushes `event` as is to every event socket of a workspace (of every workspace when `None`), or
+/// with `nodes` to every node-control socket instead.
 pub(crate) fn push_event(
     shared: &Shared,
     workspace_id: Option<&str>,
     event: &Value,
+    nodes: bool,
 ) -> Result<usize, Error> {
     shared.with(|inner| {
-        let audience = match workspace_id {
+        let workspace = match workspace_id {
             Some(id) => {
                 let w = inner.model.workspace_index(Some(id))?;
-                Audience::Workspace(&inner.model.workspaces[w].id)
+                Some(inner.model.workspaces[w].id.as_str())
             }
-            None => Audience::Everyone,
+            None => None,
+        };
+        let audience = match (nodes, workspace) {
+            (true, workspace) => Audience::Nodes(workspace),
+            (false, Some(id)) => Audience::Workspace(id),
+            (false, None) => Audience::Everyone,
         };
         Ok(sockets::deliver(
             &inner.sockets,
@@ -405,11 +423,19 @@ fn log_answer<T: Serialize>(entries: &[T], dropped: u64) -> Response {
 struct PushBody {
     event: Value,
     workspace_id: Option<String>,
+    nodes: Option<bool>,
 }
 
 async fn http_push(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
     let result = body::<PushBody>(&bytes)
-        .and_then(|b| push_event(&shared, b.workspace_id.as_deref(), &b.event))
+        .and_then(|b| {
+            push_event(
+                &shared,
+                b.workspace_id.as_deref(),
+                &b.event,
+                b.nodes.unwrap_or(false),
+            )
+        })
         .map(|delivered| json!({"delivered": delivered}));
     answer(StatusCode::OK, result)
 }

@@ -1,23 +1,28 @@
-//! The stand-in Relaycast: a real HTTP + WebSocket server on 127.0.0.1 that lets the real 3.x
-//! broker run offline.
+//! The stand-in Relaycast: a real HTTP + WebSocket server on 127.0.0.1 that lets the real brokers
+//! (3.x on stdio, 4.0 and later with their HTTP/WS API) run offline.
 //!
 //! `agent-relay-broker init` opens a Relaycast session (workspace, agent registration, WebSocket,
-//! default channels) before it answers anything on stdin. Point it at [`StandIn::base_url`] with
+//! default channels) before it answers anything on stdin or serves its API; 9.x brokers also enrol
+//! a fleet node and open its node-control WebSocket. Point it at [`StandIn::base_url`] with
 //! `RELAYCAST_BASE_URL` and it boots in milliseconds without a network.
 //!
 //! What it covers:
-//! - every endpoint the 3.2.x broker calls, with Relaycast's envelopes, statuses, error codes and
-//!   credential rules, over real in-memory state (below);
+//! - every endpoint the 3.2.x, 4.0.x, 6.3.x, 8.9.x and 9.1.x brokers call, with Relaycast's
+//!   envelopes, statuses, error codes and credential rules, over real in-memory state (below);
 //! - the WebSocket `/v1/ws?token=...`: ping/pong, subscribe/unsubscribe, and pushed events;
+//! - the node-control WebSocket `/v1/node/ws` (9.x, `Authorization: Bearer nt_...`): `reply` to
+//!   `node.register`, `agent.register` (with the agent's token), `agent.deregister`,
+//!   `inventory.sync` and `node.deregister`, and a `deliver` frame for each DM injected to an agent
+//!   bound to the node (the crate's README has the frames);
 //! - a control API for tests, as methods on [`StandIn`] and over HTTP under `/_control/`: inject an
 //!   inbound DM or channel message (stored, and pushed as `dm.received` / `message.created`, which
 //!   makes the broker emit `relay_inbound`), push any raw event, drop sockets, inject faults
 //!   (method + path glob + status + optional count), and read the request and frame logs.
 //!
-//! What it does not cover: threads, reactions, read receipts, files, webhooks, group DMs, presence
-//! and server-sent pings; messages posted over HTTP are stored but not echoed to sockets; tokens are
-//! random but not secret-grade; nothing persists across restarts. It never reaches the network:
-//! it binds 127.0.0.1 only.
+//! What it does not cover: threads, reactions, read receipts, files, webhooks, group DMs, presence,
+//! server-sent pings, and of fleet nodes anything but enrolment, agents and DM delivery; messages
+//! posted over HTTP are stored but not echoed to sockets; tokens are random but not secret-grade;
+//! nothing persists across restarts. It never reaches the network: it binds 127.0.0.1 only.
 //!
 //! ## The Relaycast API
 //!
@@ -39,9 +44,12 @@
 //! | `GET /v1/dm/{id}/messages` | at | a conversation's messages, newest first |
 //! | `GET /v1/dm/conversations/all` | rk | every conversation `{id, type, participants, last_message, message_count}` |
 //! | `GET /v1/dm/conversations/{id}/messages` | rk | a conversation's messages, newest first |
+//! | `POST /v1/nodes` | rk | 201 the node and its `token` (`nt_live_...`; a new one for a known `node_id`) |
+//! | `GET /v1/nodes` | rk | the nodes |
+//! | `POST /v1/nodes/{name}/agents` | rk | 201 the binding; 404 `node_not_found`, `agent_not_found` |
 //!
-//! Credentials are `Authorization: Bearer rk_...` (workspace key) or `at_...` (agent token); a
-//! missing, wrong-kind or unknown one answers 401 (`unauthorized`, or `agent_token_invalid` for an
+//! Credentials are `Authorization: Bearer rk_...` (workspace key), `at_...` (agent token) or
+//! `nt_...` (node token, `/v1/node/ws` only); a missing, wrong-kind or unknown one answers 401 (`unauthorized`, or `agent_token_invalid` for an
 //! unknown agent token). A body that is not JSON answers 400 `invalid_json`; a JSON body missing a
 //! required field, 400 `invalid_request`. Unknown paths answer 404 `not_found`, wrong methods 405
 //! `method_not_allowed`, both in the error envelope. Every request outside `/_control/` is logged
@@ -66,7 +74,7 @@
 //! | `POST /_control/agents` | `{name, workspace_id?}` | [`AgentCredentials`] (201) |
 //! | `POST /_control/inject/dm` | [`InjectDm`] | [`Injected`] (201) |
 //! | `POST /_control/inject/message` | [`InjectChannelMessage`] | [`Injected`] (201) |
-//! | `POST /_control/ws/push` | `{event, workspace_id?}` | `{delivered}` |
+//! | `POST /_control/ws/push` | `{event, workspace_id?, nodes?}` (`nodes`: to node sockets) | `{delivered}` |
 //! | `POST /_control/ws/drop` | `{workspace_id?, graceful?}` | `{dropped}` |
 //! | `GET /_control/ws` | | [`SocketInfo`] list |
 //! | `GET /_control/ws/frames` | | [`WsFrame`] list, and `dropped` beside `data` |
@@ -98,7 +106,7 @@
 //! - WebSockets: at most [`MAX_SOCKETS`] (503 beyond), client messages of at most
 //!   [`MAX_WS_MESSAGE_BYTES`], [`MAX_SUBSCRIPTIONS`] channels each; a socket whose client stops
 //!   reading is closed. A quiet socket stays open;
-//! - the model: a bounded number of workspaces, and of agents, channels and conversations in
+//! - the model: a bounded number of workspaces, and of agents, channels, conversations and nodes in
 //!   each (507 `limit_exceeded` beyond), and the newest 1000 messages of each channel and
 //!   conversation.
 //!
@@ -279,6 +287,12 @@ impl StandIn {
         format!("ws://{}/v1/ws", self.addr)
     }
 
+    /// The node-control WebSocket endpoint of 9.x brokers, e.g. `ws://127.0.0.1:41431/v1/node/ws`
+    /// (send `Authorization: Bearer nt_...`).
+    pub fn node_ws_url(&self) -> String {
+        format!("ws://{}/v1/node/ws", self.addr)
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -321,10 +335,20 @@ impl StandIn {
         control::inject_channel_message(&self.shared, msg)
     }
 
-    /// Pushes `event` as is to every socket of a workspace (of every workspace when `None`);
-    /// returns how many sockets got it.
+    /// Pushes `event` as is to every event socket (`/v1/ws`) of a workspace (of every workspace
+    /// when `None`); returns how many sockets got it.
     pub fn push_event(&self, workspace_id: Option<&str>, event: &Value) -> Result<usize, Error> {
-        control::push_event(&self.shared, workspace_id, event)
+        control::push_event(&self.shared, workspace_id, event, false)
+    }
+
+    /// Pushes `frame` as is to every node-control socket (`/v1/node/ws`, 9.x brokers) of a
+    /// workspace (of every workspace when `None`); returns how many sockets got it.
+    pub fn push_node_frame(
+        &self,
+        workspace_id: Option<&str>,
+        frame: &Value,
+    ) -> Result<usize, Error> {
+        control::push_event(&self.shared, workspace_id, frame, true)
     }
 
     /// Closes the sockets of a workspace (of every workspace when `None`): with a close frame when

@@ -36,6 +36,8 @@ pub enum AuthKind {
     WorkspaceKey,
     /// An agent token (`at_...`).
     AgentToken,
+    /// A fleet node token (`nt_...`), which 9.x brokers open `/v1/node/ws` with.
+    NodeToken,
     /// Something else: another token shape, or a non-Bearer `Authorization` header.
     Other,
 }
@@ -47,6 +49,7 @@ impl AuthKind {
             None => Self::None,
             Some(t) if t.starts_with("rk_") => Self::WorkspaceKey,
             Some(t) if t.starts_with("at_") => Self::AgentToken,
+            Some(t) if t.starts_with("nt_") => Self::NodeToken,
             Some(_) => Self::Other,
         }
     }

@@ -1,5 +1,6 @@
 //! The in-memory model: workspaces with their key, agents with their token, channels with members
-//! and messages, DM conversations with participants and messages; each operation the HTTP API and
+//! and messages, DM conversations with participants and messages, fleet nodes (in `nodes`) with
+//! their token and bound agents; each operation the HTTP API and
 //! the control API perform on it, with Relaycast's error codes; and (in `json`) the JSON shapes
 //! Relaycast answers with.
 //!
@@ -7,9 +8,9 @@
 //! group DMs, presence, rate limits, idempotency keys.
 //!
 //! Bounded, since anyone on 127.0.0.1 can create things: at most [`MAX_WORKSPACES`] workspaces,
-//! and in each at most [`MAX_AGENTS`] agents, [`MAX_CHANNELS`] channels and
-//! [`MAX_CONVERSATIONS`] conversations (one more answers 507 `limit_exceeded`); a channel or
-//! conversation keeps its newest [`MAX_MESSAGES`] messages.
+//! and in each at most [`MAX_AGENTS`] agents, [`MAX_CHANNELS`] channels, [`MAX_CONVERSATIONS`]
+//! conversations and [`MAX_NODES`](nodes::MAX_NODES) nodes (one more answers 507
+//! `limit_exceeded`); a channel or conversation keeps its newest [`MAX_MESSAGES`] messages.
 
 use serde_json::{Map, Value, json};
 
@@ -17,8 +18,10 @@ use crate::ids;
 use crate::wire::ApiError;
 
 mod json;
+mod nodes;
 
 pub(crate) use json::{agent_json, message_json, registered_json};
+pub(crate) use nodes::Enrol;
 
 /// Most workspaces the stand-in holds.
 pub(crate) const MAX_WORKSPACES: usize = 1024;
@@ -75,6 +78,8 @@ pub(crate) struct Workspace {
     pub(crate) agents: Vec<Agent>,
     pub(crate) channels: Vec<Channel>,
     pub(crate) conversations: Vec<Conversation>,
+    /// Enrolled fleet nodes (9.x brokers enrol one).
+    pub(crate) nodes: Vec<nodes::Node>,
 }
 
 /// A registered agent.
@@ -197,6 +202,7 @@ impl Model {
             agents: Vec::new(),
             channels: Vec::new(),
             conversations: Vec::new(),
+            nodes: Vec::new(),
         });
         Ok(self.workspaces.len() - 1)
     }
@@ -356,6 +362,9 @@ impl Workspace {
             let agent = self.agents.remove(index);
             for channel in &mut self.channels {
                 channel.members.retain(|m| *m != agent.id);
+            }
+            for node in &mut self.nodes {
+                node.agents.remove(&agent.name);
             }
         } else {
             let agent = &mut self.agents[index];

@@ -76,6 +76,7 @@ async fn accept_loop(listener: TcpListener, app: Router, config: &Config) {
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     api::routes()
         .route("/v1/ws", get(ws::upgrade))
+        .route("/v1/node/ws", get(ws::node_upgrade))
         .merge(control::routes())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

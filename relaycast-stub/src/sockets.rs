@@ -6,7 +6,10 @@
 //!   stream is enabled (`PUT /v1/workspace/stream`, on by default);
 //! - an agent socket gets messages of the channels its agent is a member of or subscribed to, and
 //!   DMs its agent takes part in;
-//! - a raw push goes to every socket of the workspace named (or of every workspace).
+//! - a raw push goes to every event socket of the workspace named (or of every workspace);
+//! - a node socket (`/v1/node/ws`, 9.x brokers) gets none of the above: it speaks the node-control
+//!   protocol, and gets a `deliver` frame for each DM to an agent bound to its node
+//!   ([`deliver_to_node`]), or raw frames pushed to node sockets.
 //!
 //! Bounds: at most [`MAX_SOCKETS`] open sockets, at most [`MAX_SUBSCRIPTIONS`] channels per
 //! socket (further ones, and names over 256 bytes, are ignored), and at most [`OUTBOUND_QUEUE`]
@@ -46,6 +49,9 @@ pub struct SocketInfo {
     pub auth: AuthKind,
     /// The agent, for a socket opened with an agent token.
     pub agent: Option<String>,
+    /// The node id, for a node-control socket (`/v1/node/ws`, opened with a node token).
+    #[serde(default)]
+    pub node: Option<String>,
     /// Channels it subscribed to (without `#`).
     pub subscriptions: Vec<String>,
     /// How many `{"type":"ping"}` it sent.
@@ -127,10 +133,12 @@ impl Socket {
 /// Who an event is for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Audience<'a> {
-    /// Every socket (of every workspace).
+    /// Every event socket (of every workspace).
     Everyone,
-    /// Every socket of a workspace, whatever its stream setting.
+    /// Every event socket of a workspace, whatever its stream setting.
     Workspace(&'a str),
+    /// Every node socket (of the workspace named, or of every workspace).
+    Nodes(Option<&'a str>),
     /// A message in a channel of a workspace.
     Channel(&'a Workspace, usize),
     /// A DM in a conversation of a workspace.
@@ -139,7 +147,12 @@ pub(crate) enum Audience<'a> {
 
 impl Audience<'_> {
     fn includes(&self, socket: &Socket) -> bool {
+        let node = socket.info.node.is_some();
         match *self {
+            Audience::Nodes(workspace) => {
+                node && workspace.is_none_or(|id| socket.info.workspace_id == id)
+            }
+            _ if node => false,
             Audience::Everyone => true,
             Audience::Workspace(id) => socket.info.workspace_id == id,
             Audience::Channel(ws, c) => {
@@ -188,6 +201,67 @@ pub(crate) fn deliver(
                 Direction::Out,
                 &text,
             ));
+        }
+    }
+    delivered
+}
+
+/// Sends a node `deliver` frame for `event` (a DM to `agent`) to the sockets of every node of
+/// `ws` that `agent` is bound to, each with the agent's next delivery `seq` on that node; returns
+/// how many got it.
+pub(crate) fn deliver_to_node(
+    sockets: &[Socket],
+    frames: &mut Log<WsFrame>,
+    next_id: &mut u64,
+    ws: &mut Workspace,
+    agent: &str,
+    event: &Value,
+) -> usize {
+    let agent_id = ws
+        .agent_by_name(agent)
+        .map(|a| ws.agents[a].id.clone())
+        .unwrap_or_default();
+    let msg_id = event
+        .pointer("/message/id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut delivered = 0;
+    for n in 0..ws.nodes.len() {
+        let node_id = ws.nodes[n].id.clone();
+        let targets: Vec<&Socket> = sockets
+            .iter()
+            .filter(|s| s.info.node.as_deref() == Some(node_id.as_str()))
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let Some(seq) = ws.next_delivery_seq(n, agent) else {
+            continue;
+        };
+        let frame = serde_json::json!({
+            "type": "deliver",
+            "v": 1,
+            "agent": agent,
+            "agent_id": agent_id,
+            "delivery_id": crate::ids::id("dlv_"),
+            "msg_id": msg_id,
+            "seq": seq,
+            "mode": "wait",
+            "payload": event,
+        });
+        let text = frame.to_string();
+        for socket in targets {
+            if socket.tx.try_send(Outbound::Text(text.clone())).is_ok() {
+                delivered += 1;
+                *next_id += 1;
+                frames.push(WsFrame::new(
+                    *next_id,
+                    socket.info.id,
+                    Direction::Out,
+                    &text,
+                ));
+            }
         }
     }
     delivered

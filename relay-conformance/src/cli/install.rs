@@ -1,4 +1,6 @@
 //! `relay-conformance install --version V`: install and verify a pinned broker, print its path.
+//! Either generation installs: the 3.x brokers (stdio protocol v1) and the 4.0 and later ones (the
+//! HTTP/WS API), as pinned in `relay_install::PinTable`.
 
 use std::path::PathBuf;
 
@@ -9,7 +11,8 @@ use relay_install::{InstallSource, Installer};
 /// The arguments of `install`.
 #[derive(Args)]
 pub struct InstallArgs {
-    /// The broker version (one of the pinned ones).
+    /// The broker version (one of the pinned ones: 3.x speak stdio protocol v1, 4.0 and later the
+    /// HTTP/WS API).
     #[arg(long, default_value = relay_install::DEFAULT_BROKER_VERSION)]
     version: String,
     /// Download the upstream release asset over HTTPS from this base URL instead of using npm.

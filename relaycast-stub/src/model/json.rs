@@ -101,6 +101,18 @@ impl Workspace {
                 v
             })
             .collect();
+        let nodes: Vec<Value> = (0..self.nodes.len())
+            .map(|n| {
+                let mut v = self.node_json(n);
+                let node = &self.nodes[n];
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("token".to_owned(), json!(node.token));
+                    let agents: Vec<&str> = node.agents.keys().map(String::as_str).collect();
+                    obj.insert("agents".to_owned(), json!(agents));
+                }
+                v
+            })
+            .collect();
         json!({
             "id": self.id,
             "name": self.name,
@@ -110,6 +122,7 @@ impl Workspace {
             "agents": agents,
             "channels": channels,
             "conversations": conversations,
+            "nodes": nodes,
         })
     }
 }
