@@ -73,6 +73,10 @@ CLOSE_GRACE_S = 5.0
 SETTLE_S = 1.0
 
 RUN_KINDS = {"round_trip": "count", "pipelined": "count", "ingest": "events"}
+# round_trip: round trips in a row through the SDK, then as many through the floor, and so on.
+TURN = 100
+# The floor's line: the request line the SDK writes for list_agents().
+FLOOR_LINE = b'{"v":1,"type":"list_agents","request_id":"req_2","payload":{}}\n'
 
 
 def log(msg: str) -> None:
@@ -171,17 +175,61 @@ def ensure_broker(client: AgentRelayClient) -> None:
         raise RunFailed(f"the broker has exited (code={None if proc is None else proc.returncode})")
 
 
+_live_cat: Optional[asyncio.subprocess.Process] = None  # the floor's cat
+
+
+def kill_cat() -> None:
+    if _live_cat is not None and _live_cat.returncode is None:
+        try:
+            _live_cat.kill()
+        except ProcessLookupError:
+            pass
+
+
 async def measure_round_trip(client: AgentRelayClient, run: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """The SDK's round trips, in turns with the floor of this runtime: `cat` over asyncio's
+    subprocess pipes, one line written (and drained) and read back, as the SDK's own I/O goes."""
+    global _live_cat
     samples: list[float] = []
+    floor: list[float] = []
     clock = time.perf_counter_ns
-    for _ in range(run["count"]):
-        ensure_broker(client)
-        t0 = clock()
-        await client.list_agents()
-        t1 = clock()
-        samples.append((t1 - t0) / 1e3)
-        progress.n += 1
-    return {"samples_us": samples}
+    cat = await asyncio.create_subprocess_exec(
+        "cat", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    _live_cat = cat
+    if cat.stdin is None or cat.stdout is None:
+        kill_cat()
+        raise RunFailed("the floor's cat has no pipes")
+    try:
+        while len(samples) < run["count"]:
+            turn = min(TURN, run["count"] - len(samples))
+            for _ in range(turn):
+                t0 = clock()
+                cat.stdin.write(FLOOR_LINE)
+                await cat.stdin.drain()
+                if not await cat.stdout.readline():
+                    raise RunFailed("the floor's cat ended")
+                t1 = clock()
+                floor.append((t1 - t0) / 1e3)
+            for _ in range(turn):
+                ensure_broker(client)
+                t0 = clock()
+                await client.list_agents()
+                t1 = clock()
+                samples.append((t1 - t0) / 1e3)
+                progress.n += 1
+    finally:
+        cat.stdin.close()
+        try:
+            await asyncio.wait_for(cat.wait(), CLOSE_GRACE_S)
+        except asyncio.TimeoutError:
+            kill_cat()
+            await cat.wait()
+        _live_cat = None
+    return {
+        "samples_us": samples,
+        "floor": {"what": f"cat over python {platform.python_version()}'s asyncio pipes", "samples_us": floor},
+    }
 
 
 async def measure_pipelined(client: AgentRelayClient, run: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -296,6 +344,7 @@ async def main_async(job: dict[str, Any]) -> dict[str, Any]:
         log(f"{sig.name}: killing the broker and exiting")
         _interrupted = int(sig)
         kill_broker()
+        kill_cat()
         if main_task is not None:
             main_task.cancel()
 
@@ -324,10 +373,12 @@ def main() -> int:
         result = asyncio.run(main_async(job))
     except asyncio.CancelledError:
         kill_broker()
+        kill_cat()
         log("interrupted")
         return 128 + (_interrupted or signal.SIGTERM)
     except Exception:
         kill_broker()
+        kill_cat()
         log(f"internal error:\n{traceback.format_exc()}")
         return EXIT_INTERNAL
     _result_out.write(json.dumps(result, separators=(",", ":")) + "\n")

@@ -12,6 +12,8 @@
 // Exit status: 0 when the job could be run (whatever each run came to), 2 for an unusable job, 3
 // when the SDK is not installed (run adapters/typescript/install), 4 for an internal failure.
 
+import { spawn } from 'node:child_process';
+
 import { loadSdk, SdkMissing, within } from './sdk.mjs';
 
 const EXIT_BAD_JOB = 2;
@@ -28,6 +30,10 @@ const STALL_MS = REQUEST_TIMEOUT_MS + 10_000;
 const CLOSE_GRACE_MS = 5_000;
 // ingest: how long to wait, after the response, for events still on their way.
 const SETTLE_MS = 1_000;
+// round_trip: round trips in a row through the SDK, then as many through the floor, and so on.
+const TURN = 100;
+// The floor's line: the request line the SDK writes for listAgents().
+const FLOOR_LINE = '{"v":1,"type":"list_agents","request_id":"req_2","payload":{}}\n';
 
 const RUN_KINDS = {
   round_trip: 'count',
@@ -67,7 +73,14 @@ function killBroker(signal = 'SIGKILL') {
   }
 }
 
-process.on('exit', () => killBroker('SIGKILL'));
+let liveCat; // the floor's `cat`, a ChildProcess
+
+process.on('exit', () => {
+  killBroker('SIGKILL');
+  if (liveCat !== undefined && liveCat.exitCode === null && liveCat.signalCode === null) {
+    liveCat.kill('SIGKILL');
+  }
+});
 for (const [signal, number] of [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1]]) {
   process.on(signal, () => {
     log(`${signal}: killing the broker and exiting`);
@@ -204,18 +217,86 @@ function ensureBroker(client) {
   }
 }
 
+// The floor of a round trip for this runtime: `cat` over node's child_process pipes, one line
+// written and read back (no parsing), as the SDK's own I/O goes.
+class CatFloor {
+  constructor() {
+    this.child = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+    liveCat = this.child;
+    this.buffered = '';
+    this.waiting = undefined;
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk) => {
+      this.buffered += chunk;
+      const newline = this.buffered.indexOf('\n');
+      if (newline >= 0 && this.waiting !== undefined) {
+        this.buffered = this.buffered.slice(newline + 1);
+        const { resolve } = this.waiting;
+        this.waiting = undefined;
+        resolve();
+      }
+    });
+    const fail = (why) => {
+      if (this.waiting !== undefined) {
+        const { reject } = this.waiting;
+        this.waiting = undefined;
+        reject(new Error(`the floor's cat ${why}`));
+      }
+    };
+    this.child.stdout.on('end', () => fail('ended'));
+    this.child.on('error', (error) => fail(`failed: ${error.message}`));
+    this.child.stdin.on('error', (error) => fail(`stdin failed: ${error.message}`));
+  }
+
+  pingPong() {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.child.stdin.write(FLOOR_LINE);
+    });
+  }
+
+  async close() {
+    const exited = new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      return undefined;
+    });
+    this.child.stdin.end();
+    if (!(await within(exited, CLOSE_GRACE_MS))) this.child.kill('SIGKILL');
+    if (liveCat === this.child) liveCat = undefined;
+  }
+}
+
 const MEASURE = {
   async round_trip(client, run, dog) {
-    const samples = new Array(run.count);
-    for (let i = 0; i < run.count; i += 1) {
-      ensureBroker(client);
-      const t0 = process.hrtime.bigint();
-      await client.listAgents();
-      const t1 = process.hrtime.bigint();
-      samples[i] = Number(t1 - t0) / 1e3;
-      dog.progress += 1;
+    const samples = [];
+    const floor = [];
+    const cat = new CatFloor();
+    try {
+      while (samples.length < run.count) {
+        const turn = Math.min(TURN, run.count - samples.length);
+        for (let i = 0; i < turn; i += 1) {
+          const t0 = process.hrtime.bigint();
+          await cat.pingPong();
+          const t1 = process.hrtime.bigint();
+          floor.push(Number(t1 - t0) / 1e3);
+        }
+        for (let i = 0; i < turn; i += 1) {
+          ensureBroker(client);
+          const t0 = process.hrtime.bigint();
+          await client.listAgents();
+          const t1 = process.hrtime.bigint();
+          samples.push(Number(t1 - t0) / 1e3);
+          dog.progress += 1;
+        }
+      }
+    } finally {
+      await cat.close();
     }
-    return { samples_us: samples };
+    return {
+      samples_us: samples,
+      floor: { what: `cat over node ${process.version}'s child_process pipes`, samples_us: floor },
+    };
   },
 
   async pipelined(client, run) {

@@ -9,6 +9,7 @@ mod floors;
 pub mod memory;
 mod relay_client;
 pub mod report;
+pub mod round_trip;
 mod sdk;
 mod startup;
 
@@ -19,11 +20,12 @@ use std::time::{Duration, Instant};
 use relay_fixture::verdict::{Outcome, Verdict};
 use relaycast_stub::StandIn;
 
+use memory::MemoryFigures;
 use relay_conformance::corpus::Corpus;
 use relay_conformance::results::Summary;
 use relay_conformance::run::{self, RunSettings};
 use relay_conformance::target::{AdapterCommand, BrokerBinary};
-use memory::MemoryFigures;
+use round_trip::RoundTrips;
 
 /// Something a benchmark could not measure.
 #[derive(Debug, thiserror::Error)]
@@ -104,8 +106,11 @@ impl Ingest {
 pub struct ClientFigures {
     /// The client, e.g. `relay-client 0.1.0`.
     pub name: String,
-    /// Round-trip durations.
+    /// Round-trip durations (for relay-client, see [`BenchReport::round_trips`]).
     pub round_trip: Result<Vec<Duration>, BenchError>,
+    /// The floor of the client's own runtime, measured in its process in turns with its round
+    /// trips: a ping-pong through `cat` over that runtime's child-process pipes (other SDKs only).
+    pub runtime_floor: Result<RuntimeFloor, BenchError>,
     /// Pipelined requests per second.
     pub pipelined: Result<f64, BenchError>,
     /// The ingest run.
@@ -118,17 +123,25 @@ impl ClientFigures {
         Self {
             name,
             round_trip: Err(missing()),
+            runtime_floor: Err(missing()),
             pipelined: Err(missing()),
             ingest: Err(missing()),
         }
     }
 }
 
-/// The floors, measured in the same run.
+/// A client runtime's own round-trip floor: a ping-pong through `cat` over its pipes.
+#[derive(Debug, Clone)]
+pub struct RuntimeFloor {
+    /// What was measured, e.g. `cat over node's child_process pipes`.
+    pub what: String,
+    /// The durations.
+    pub samples: Vec<Duration>,
+}
+
+/// The floors, measured in the same run (the round-trip floors are in [`RoundTrips`]).
 #[derive(Debug)]
 pub struct Floors {
-    /// Round trips through `cat`, typed on the way back (taking turns with relay-client's).
-    pub round_trip: Vec<Duration>,
     /// Lines per second through `cat`, pipelined.
     pub pipelined: Result<f64, BenchError>,
     /// Events per second framed and typed from memory.
@@ -151,12 +164,17 @@ pub struct CorpusRun {
 /// Everything measured.
 #[derive(Debug)]
 pub struct BenchReport {
+    /// The load averages (`/proc/loadavg`) when each part began, and at the end.
+    pub load: Vec<(String, String)>,
     /// The workload sizes.
     pub round_trips: usize,
     /// Requests in the pipelined run.
     pub pipelined: usize,
     /// Events in the ingest flood.
     pub events: usize,
+    /// Round trips side by side in one process: the blocking floors, tokio's `cat` echo and
+    /// relay-client in both runtime flavours.
+    pub side_by_side: Result<RoundTrips, BenchError>,
     /// The floors.
     pub floors: Floors,
     /// relay-client first, then the other SDKs.
@@ -234,16 +252,23 @@ pub async fn run(
     let mut clients = Vec::new();
     let mut relay = ClientFigures::new(format!("relay-client {}", env!("CARGO_PKG_VERSION")));
 
-    progress("round trips: relay-client and the echo floor, in turns");
-    let report = workload.report("relay-client-round-trip");
-    let (measured, floor) =
-        match relay_client::round_trips(mock, &workload.round_trip, &report, config.round_trips)
-            .await
-        {
-            Ok((measured, floor)) => (Ok(measured), floor),
-            Err(error) => (Err(error), Vec::new()),
-        };
-    relay.round_trip = measured;
+    let mut load = vec![("round trips".to_owned(), load_average())];
+    progress(
+        "round trips, in turns: blocking cat, a blocking mock-broker client, tokio's cat echo and relay-client (current-thread and multi-thread runtimes)",
+    );
+    let side_by_side = round_trip::measure(round_trip::Setup {
+        mock: mock.clone(),
+        fixture: workload.round_trip.clone(),
+        reports: workload.dir.clone(),
+        count: config.round_trips,
+    })
+    .await;
+    relay.round_trip = match &side_by_side {
+        Ok(_) => Err(BenchError::Run(
+            "measured side by side with the floors".to_owned(),
+        )),
+        Err(error) => Err(BenchError::Run(error.to_string())),
+    };
     progress("pipelined: the echo floor and relay-client");
     let pipelined_floor = match floors::Echo::start() {
         Ok(echo) => echo.pipelined(config.pipelined).await,
@@ -259,6 +284,7 @@ pub async fn run(
     clients.push(relay);
 
     for driver in &config.drivers {
+        load.push((driver.label.clone(), load_average()));
         progress(&format!("{}: round trips, pipelined, ingest", driver.label));
         let figures = match sdk::measure(&driver.command, &driver.env, mock, &workload).await {
             Ok(figures) => figures,
@@ -271,6 +297,7 @@ pub async fn run(
         clients.push(figures);
     }
 
+    load.push(("start-up, corpus, memory".to_owned(), load_average()));
     progress("start-up to hello_ack: mock-broker");
     let mock_args: Vec<String> = [
         "init",
@@ -329,12 +356,14 @@ pub async fn run(
         memory.push(memory_run(&config.memory_program, *events, *requests).await);
     }
 
+    load.push(("the end".to_owned(), load_average()));
     Ok(BenchReport {
+        load,
         round_trips: config.round_trips,
         pipelined: config.pipelined,
         events: config.events,
+        side_by_side,
         floors: Floors {
-            round_trip: floor,
             pipelined: pipelined_floor,
             parse_only,
         },
@@ -345,6 +374,19 @@ pub async fn run(
         corpus,
         memory,
     })
+}
+
+/// The load averages over 1, 5 and 15 minutes, as `/proc/loadavg` says them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".to_owned(),
+        |text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+    )
 }
 
 async fn real_broker(version: &str) -> Result<(PathBuf, Arc<StandIn>), BenchError> {

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use relay_conformance::target::{AdapterCommand, MockBroker, sdk_cache_env};
 use relay_bench::{self as bench, BenchConfig, Driver, memory};
+use relay_conformance::target::{AdapterCommand, MockBroker, sdk_cache_env};
 
 #[derive(Parser)]
 #[command(
@@ -91,6 +91,10 @@ struct BenchArgs {
     /// Skip the real broker (its start-up and the corpus run).
     #[arg(long)]
     no_real_broker: bool,
+    /// A short run to iterate on: 1000 round trips, 1000 pipelined, 20000 events, fewer start-ups
+    /// and smaller memory runs (overrides those options).
+    #[arg(long)]
+    quick: bool,
 }
 
 /// The other languages' SDK benchmark drivers: a label and the command.
@@ -118,16 +122,17 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
             })
             .collect::<anyhow::Result<Vec<_>>>()?
     };
-    let load = args.memory_load;
+    let quick = |quick: usize, full: usize| if args.quick { quick } else { full };
+    let load = quick(10_000, args.memory_load);
     let config = BenchConfig {
         mock_broker,
-        round_trips: args.round_trips,
-        pipelined: args.pipelined,
-        events: args.events,
+        round_trips: quick(1000, args.round_trips),
+        pipelined: quick(1000, args.pipelined),
+        events: quick(20_000, args.events),
         drivers,
-        mock_startups: 50,
+        mock_startups: quick(10, 50),
         broker_version: (!args.no_real_broker).then(|| args.broker_version.clone()),
-        broker_startups: 10,
+        broker_startups: quick(3, 10),
         corpus: args.fixtures.clone(),
         jobs: args.jobs,
         memory_program: here,

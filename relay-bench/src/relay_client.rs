@@ -1,5 +1,5 @@
-//! relay-client against mock-broker: round trips (taking turns with the echo floor), pipelined
-//! requests, and event ingest with a subscriber counting beside it.
+//! relay-client against mock-broker: pipelined requests, and event ingest with a subscriber counting
+//! beside it (its round trips are measured with the floors, in [`crate::round_trip`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use relay_client::{ClientOptions, RelayClient};
 
-use super::floors::Echo;
 use super::{BenchError, Ingest, check_report};
 
-/// Round trips in a row through the floor, then through the client, and so on: both see the same
-/// machine (a shared one drifts by tens of percent within seconds).
-const TURN: usize = 100;
-
-async fn start(mock: &Path, fixture: &Path, report: &Path) -> Result<RelayClient, BenchError> {
+/// Starts relay-client with mock-broker playing `fixture`, its verdict to `report`.
+pub(super) async fn start(
+    mock: &Path,
+    fixture: &Path,
+    report: &Path,
+) -> Result<RelayClient, BenchError> {
     let options = ClientOptions::new()
         .binary(mock)
         .binary_args([
@@ -32,40 +32,15 @@ async fn start(mock: &Path, fixture: &Path, report: &Path) -> Result<RelayClient
         .map_err(|error| BenchError::Run(format!("relay-client did not start: {error}")))
 }
 
-async fn finish(client: RelayClient, report: &Path) -> Result<(), BenchError> {
+/// Ends the play (closes the broker's stdin) and checks mock-broker's verdict.
+pub(super) async fn finish(client: RelayClient, report: &Path) -> Result<(), BenchError> {
     let _ = client.close().await;
     check_report(report)
 }
 
-fn failed(error: relay_client::ClientError) -> BenchError {
+/// A failed request, as a benchmark error.
+pub(super) fn failed(error: relay_client::ClientError) -> BenchError {
     BenchError::Run(format!("relay-client: {error}"))
-}
-
-/// `count` round trips each through relay-client and the echo floor, in turns; returns the
-/// client's and the floor's durations.
-pub async fn round_trips(
-    mock: &Path,
-    fixture: &Path,
-    report: &Path,
-    count: usize,
-) -> Result<(Vec<Duration>, Vec<Duration>), BenchError> {
-    let client = start(mock, fixture, report).await?;
-    let mut echo = Echo::start()?;
-    let mut measured = Vec::with_capacity(count);
-    let mut floor = Vec::with_capacity(count);
-    while measured.len() < count {
-        let turn = TURN.min(count - measured.len());
-        for _ in 0..turn {
-            floor.push(echo.round_trip().await?);
-        }
-        for _ in 0..turn {
-            let started = Instant::now();
-            client.list_agents().await.map_err(failed)?;
-            measured.push(started.elapsed());
-        }
-    }
-    finish(client, report).await?;
-    Ok((measured, floor))
 }
 
 /// `count` requests issued at once: requests per second.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{BenchError, ClientFigures, Ingest, Workload, check_report};
+use super::{BenchError, ClientFigures, Ingest, RuntimeFloor, Workload, check_report};
 use relay_conformance::process::{GroupChild, WorkDir};
 use relay_conformance::target::AdapterCommand;
 
@@ -38,6 +38,23 @@ enum RunOutput<T> {
 #[derive(Debug, Deserialize)]
 struct RoundTrip {
     samples_us: Vec<f64>,
+    /// The driver's runtime floor, measured in turns with the SDK's round trips.
+    #[serde(default)]
+    floor: Option<DriverFloor>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DriverFloor {
+    what: String,
+    samples_us: Vec<f64>,
+}
+
+fn durations(samples_us: &[f64]) -> Vec<Duration> {
+    samples_us
+        .iter()
+        .filter(|us| us.is_finite() && **us >= 0.0)
+        .map(|us| Duration::from_secs_f64(us / 1e6))
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,15 +137,19 @@ pub async fn measure(
             .runtime
             .map_or_else(String::new, |runtime| format!(" ({runtime})"))
     ));
-    figures.round_trip = match parsed.round_trip {
-        RunOutput::Done(run) => check_report(&reports[0]).map(|()| {
-            run.samples_us
-                .iter()
-                .map(|us| Duration::from_secs_f64(us / 1e6))
-                .collect()
-        }),
-        RunOutput::Failed { error } => Err(BenchError::Run(error)),
-    };
+    match parsed.round_trip {
+        RunOutput::Done(run) => {
+            figures.runtime_floor = match run.floor {
+                Some(floor) => Ok(RuntimeFloor {
+                    what: floor.what,
+                    samples: durations(&floor.samples_us),
+                }),
+                None => Err(BenchError::Run("the driver measured no floor".to_owned())),
+            };
+            figures.round_trip = check_report(&reports[0]).map(|()| durations(&run.samples_us));
+        }
+        RunOutput::Failed { error } => figures.round_trip = Err(BenchError::Run(error)),
+    }
     figures.pipelined = match parsed.pipelined {
         RunOutput::Done(run) => check_report(&reports[1]).map(|()| run.count as f64 / run.seconds),
         RunOutput::Failed { error } => Err(BenchError::Run(error)),
