@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""relay-adapter/1 adapter for the Python SDK agent-relay-sdk 3.1.0 (see docs/ADAPTERS.md).
+"""relay-adapter/1 adapter for the Python SDK agent-relay-sdk (see docs/ADAPTERS.md): the pinned 3.1.0, or
+the version or checkout sdk_venv.py says.
 
 Reads one job line on stdin, starts the SDK's AgentRelayClient with the job's broker binary, makes
 each action's call through the SDK and reports what it came to as JSON lines on stdout. Generic:
 actions are interpreted by their `call` name only.
 
 Run it as `python3 adapters/python/adapter.py`. It re-executes itself with the python of the SDK's
-virtualenv (made by adapters/python/install) when it is not already running there.
+virtualenv (made by adapters/python/install) when it is not already running there. What it can pass
+to each call is read from the loaded SDK's signatures, not from a version table.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from sdk_venv import EXIT_NO_SDK, SDK_PACKAGE, SDK_VERSION, ensure_venv
+from sdk_venv import EXIT_NO_SDK, SDK_PACKAGE, ensure_venv, source_dir, source_version
 
 PROTOCOL = "relay-adapter/1"
 # Exit statuses of the adapter's own failures.
@@ -27,6 +29,7 @@ ensure_venv("python adapter", __file__, "RELAY_PY_ADAPTER_REEXEC")
 # From here on we run inside the SDK's virtualenv.
 
 import asyncio  # noqa: E402
+import inspect  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
@@ -50,13 +53,32 @@ try:
         AgentRelayProtocolError,
     )
 
-    _installed_version = metadata.version(SDK_PACKAGE)
+    _source = source_dir()
+    _installed_version = (source_version(_source) if _source else None) or metadata.version(SDK_PACKAGE)
 except Exception as exc:  # the venv is broken
     sys.stderr.write(
         f"python adapter: cannot import {SDK_PACKAGE} from {sys.prefix}: {exc}\n"
         f"Re-create the virtualenv with: {os.path.join(os.path.dirname(os.path.abspath(__file__)), 'install')}\n"
     )
     sys.exit(EXIT_NO_SDK)
+
+
+# How the SDK is named in messages: the package and the version actually loaded.
+SDK_LABEL = f"{SDK_PACKAGE} {_installed_version}"
+
+
+def sdk_params(method: str) -> frozenset[str]:
+    """The keyword parameters of the loaded SDK's `AgentRelayClient.<method>` (empty if it has none)."""
+    function = getattr(AgentRelayClient, method, None)
+    if function is None:
+        return frozenset()
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    return frozenset(
+        p.name for p in parameters if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    )
 
 
 def emit(obj: dict[str, Any]) -> None:
@@ -128,34 +150,30 @@ def _check_args(call: str, args: Any, required: tuple[str, ...], optional: tuple
         raise Unsupported(f"{call}: args must be an object for this SDK's keyword API, got {json.dumps(args)}")
     for key in args:
         if key not in required and key not in optional:
-            raise Unsupported(f"{SDK_PACKAGE} {SDK_VERSION} cannot pass `{key}` in {call}")
+            raise Unsupported(f"{SDK_LABEL} cannot pass `{key}` in {call}")
     for key in required:
         if key not in args:
-            raise Unsupported(f"{SDK_PACKAGE} {SDK_VERSION} cannot make {call} without `{key}` (a required parameter)")
+            raise Unsupported(f"{SDK_LABEL} cannot make {call} without `{key}` (a required parameter)")
     for key in optional:
         if key in args and args[key] is None:
-            raise Unsupported(f"{SDK_PACKAGE} {SDK_VERSION} cannot pass `{key}: null` in {call} (None means: leave it out)")
+            raise Unsupported(f"{SDK_LABEL} cannot pass `{key}: null` in {call} (None means: leave it out)")
     return args
 
 
 async def _spawn_pty(c: AgentRelayClient, a: Any) -> Any:
-    a = _check_args(
-        "spawn_pty",
-        a,
-        ("name", "cli"),
-        ("args", "channels", "model", "cwd", "task", "team", "shadow_of", "shadow_mode",
-         "idle_threshold_secs", "restart_policy", "continue_from"),
-    )
+    # Whatever the loaded SDK's spawn_pty takes (3.2.x added skip_relay_prompt).
+    a = _check_args("spawn_pty", a, ("name", "cli"), tuple(sorted(sdk_params("spawn_pty") - {"name", "cli"})))
     # The SDK builds restart_policy with its RestartPolicy dataclass: members it lacks raise, and
     # members left out are filled with its defaults (enabled=False among them).
     return await c.spawn_pty(**a)
 
 
 async def _spawn_headless(c: AgentRelayClient, a: Any) -> Any:
-    a = _check_args("spawn_headless", a, ("name", "provider"), ("args", "channels", "task", "model", "cwd"))
-    for key in ("model", "cwd"):
-        if key in a:
-            raise Unsupported(f"{SDK_PACKAGE} {SDK_VERSION}'s spawn_headless has no `{key}` parameter")
+    params = sdk_params("spawn_headless")
+    a = _check_args("spawn_headless", a, ("name", "provider"), ("args", "channels", "task", "model", "cwd", "skip_relay_prompt"))
+    for key in a:
+        if key not in params:
+            raise Unsupported(f"{SDK_LABEL}'s spawn_headless has no `{key}` parameter")
     return await c.spawn_headless(**a)
 
 
@@ -175,9 +193,11 @@ async def _set_model(c: AgentRelayClient, a: Any) -> Any:
 
 
 async def _send_message(c: AgentRelayClient, a: Any) -> Any:
+    params = sdk_params("send_message")
     a = _check_args("send_message", a, ("to", "text"), ("from", "thread_id", "priority", "data", "mode"))
-    if "mode" in a:
-        raise Unsupported(f"{SDK_PACKAGE} {SDK_VERSION}'s send_message has no `mode` parameter")
+    for key in a:
+        if ("from_" if key == "from" else key) not in params:
+            raise Unsupported(f"{SDK_LABEL}'s send_message has no `{key}` parameter")
     kwargs = {("from_" if k == "from" else k): v for k, v in a.items()}
     return await c.send_message(**kwargs)
 
@@ -197,7 +217,7 @@ async def _get_metrics(c: AgentRelayClient, a: Any) -> Any:
     a = _check_args("get_metrics", a, (), ("agent",))
     if "agent" in a and not (isinstance(a["agent"], str) and a["agent"]):
         raise Unsupported(
-            f"{SDK_PACKAGE} {SDK_VERSION}'s get_metrics sends `agent` only when it is truthy, not {json.dumps(a['agent'])}"
+            f"{SDK_LABEL}'s get_metrics sends `agent` only when it is truthy, not {json.dumps(a['agent'])}"
         )
     return await c.get_metrics(a.get("agent"))
 
@@ -210,7 +230,7 @@ async def _get_crash_insights(c: AgentRelayClient, a: Any) -> Any:
 async def _preflight_agents(c: AgentRelayClient, a: Any) -> Any:
     a = _check_args("preflight_agents", a, ("agents",), ())
     if not a["agents"]:
-        raise Unsupported(f"{SDK_PACKAGE} {SDK_VERSION}'s preflight_agents sends no request for an empty agents list")
+        raise Unsupported(f"{SDK_LABEL}'s preflight_agents sends no request for an empty agents list")
     # The SDK returns None, not the broker's result.
     return await c.preflight_agents(a["agents"])
 
@@ -223,7 +243,24 @@ async def _shutdown(c: AgentRelayClient, a: Any) -> Any:
 
 async def _raw_request(c: AgentRelayClient, a: Any) -> Any:
     # Only public API is driven: the SDK's request function (`_request_ok`) is private.
-    raise Unsupported(f"{SDK_PACKAGE} {SDK_VERSION} has no public low-level request function (_request_ok is private)")
+    raise Unsupported(f"{SDK_LABEL} has no public low-level request function (_request_ok is private)")
+
+
+def _by_signature(call: str, method: str, required: tuple[str, ...]) -> Callable[[AgentRelayClient, Any], Awaitable[Any]]:
+    """A call the loaded SDK may or may not have (none in 3.1.0), whose protocol members are its
+    parameters' names: made when the SDK has `method` taking them, else unsupported."""
+
+    async def handler(c: AgentRelayClient, a: Any) -> Any:
+        params = sdk_params(method)
+        if not params:
+            raise Unsupported(f"{SDK_LABEL} has no {method} API")
+        a = _check_args(call, a, required, tuple(sorted(params - set(required))))
+        for key in required:
+            if key not in params:
+                raise Unsupported(f"{SDK_LABEL}'s {method} has no `{key}` parameter")
+        return await getattr(c, method)(**a)
+
+    return handler
 
 
 CALLS: dict[str, Callable[[AgentRelayClient, Any], Awaitable[Any]]] = {
@@ -240,12 +277,9 @@ CALLS: dict[str, Callable[[AgentRelayClient, Any], Awaitable[Any]]] = {
     "preflight_agents": _preflight_agents,
     "shutdown": _shutdown,
     "raw_request": _raw_request,
-}
-
-NO_API = {
-    "resize_pty": "has no resize_pty API",
-    "subscribe_channels": "has no subscribe_channels API",
-    "unsubscribe_channels": "has no unsubscribe_channels API",
+    "resize_pty": _by_signature("resize_pty", "resize_pty", ("name", "rows", "cols")),
+    "subscribe_channels": _by_signature("subscribe_channels", "subscribe_channels", ("name", "channels")),
+    "unsubscribe_channels": _by_signature("unsubscribe_channels", "unsubscribe_channels", ("name", "channels")),
 }
 
 
@@ -299,12 +333,11 @@ async def perform(client: AgentRelayClient, index: int, action: dict[str, Any], 
     call = action["call"]
     handler = CALLS.get(call)
     if handler is None:
-        why = NO_API.get(call, f"has no API for a call named `{call}` (unknown to this adapter)")
-        return {"unsupported": {"message": f"{SDK_PACKAGE} {SDK_VERSION} {why}"}}
+        return {"unsupported": {"message": f"{SDK_LABEL} has no API for a call named `{call}` (unknown to this adapter)"}}
     if call != "shutdown" and client._process is None:
         # After shutdown() the SDK forgets its broker, and its next call would start a new one (the
         # same fixture played again) instead of failing. One run of the adapter has one broker.
-        return {"failed": {"message": f"the broker was shut down; {SDK_PACKAGE} {SDK_VERSION}'s {call}"
+        return {"failed": {"message": f"the broker was shut down; {SDK_LABEL}'s {call}"
                                       " would start a new broker instead of failing, so it was not called"}}
     timeout_ms = action.get("timeout_ms") or request_timeout_ms
     # 3.1.0's request timeout is per client, not per call: set it for this call only.

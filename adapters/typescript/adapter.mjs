@@ -4,9 +4,11 @@
 // makes each action's call through the SDK's public API, and reports what each came to as JSON
 // lines on stdout. It holds no code for any particular fixture.
 //
-// The SDK is not installed next to this file: `adapters/typescript/install` puts the pinned version
-// in the relay-conformance cache, where sdk.mjs finds it by the same rule (or in $RELAY_TS_SDK_DIR,
-// the directory the install script prints).
+// The SDK is not installed next to this file: `adapters/typescript/install [VERSION]` puts the
+// pinned (or given) version in the relay-conformance cache, where sdk.mjs finds it by the same rule
+// ($RELAY_TS_SDK_VERSION chooses the version; $RELAY_TS_SDK_DIR a directory of your own). The
+// `started` line names the package and version actually loaded; the calls a version lacks are found
+// by the methods its client has, and the members it cannot pass by its version (`calls()`).
 
 import { SDK_PACKAGE, SdkMissing, loadSdk as findSdk, within } from './sdk.mjs';
 

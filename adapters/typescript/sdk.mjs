@@ -1,6 +1,12 @@
-// What the programs of this directory share: finding and loading the pinned `@agent-relay/sdk` (the
-// version pinned in package.json, installed by `adapters/typescript/install` in the relay-conformance
-// cache, or in $RELAY_TS_SDK_DIR), and a deadline helper.
+// What the programs of this directory share: finding and loading `@agent-relay/sdk`, and a deadline
+// helper. The SDK is, in this order:
+//
+// - $RELAY_TS_SDK_DIR: a directory of your own: an installation (`node_modules/@agent-relay/sdk`
+//   below it), the SDK package itself (its package.json names `@agent-relay/sdk`: a checkout or a
+//   build, with its `dist/` built), or a checkout of the monorepo (`packages/sdk/`);
+// - $RELAY_TS_SDK_VERSION: a published version, installed by `adapters/typescript/install VERSION`
+//   in `<cache>/adapters/typescript-<VERSION>`;
+// - else the version pinned in package.json, installed there by `adapters/typescript/install`.
 //
 // `loadSdk()` resolves to `{ module, name, version, dir }`, `module` being the `./client` export
 // (AgentRelayClient, AgentRelayProtocolError, AgentRelayProcessError). It throws `SdkMissing` when
@@ -29,21 +35,45 @@ export function cacheRoot() {
   return undefined;
 }
 
-// The directory the install script uses (and prints).
+// The published version asked for: $RELAY_TS_SDK_VERSION, else the pinned one.
+export function selectedVersion() {
+  return process.env.RELAY_TS_SDK_VERSION || pinnedVersion();
+}
+
+// The directory the install script uses (and prints), or $RELAY_TS_SDK_DIR.
 export function sdkDir() {
   if (process.env.RELAY_TS_SDK_DIR) return process.env.RELAY_TS_SDK_DIR;
   const root = cacheRoot();
-  return root && path.join(root, 'adapters', `typescript-${pinnedVersion()}`);
+  return root && path.join(root, 'adapters', `typescript-${selectedVersion()}`);
+}
+
+// The SDK package's own directory in `dir` (see above), or undefined.
+function packageDirIn(dir) {
+  const names = (candidate) => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(candidate, 'package.json'), 'utf8')).name === SDK_PACKAGE;
+    } catch {
+      return false;
+    }
+  };
+  return [
+    path.join(dir, 'node_modules', ...SDK_PACKAGE.split('/')),
+    dir,
+    path.join(dir, 'packages', 'sdk'),
+  ].find(names);
 }
 
 export async function loadSdk() {
   const dir = sdkDir();
-  const packageDir = dir && path.join(dir, 'node_modules', ...SDK_PACKAGE.split('/'));
+  const packageDir = dir && packageDirIn(dir);
   const manifestPath = packageDir && path.join(packageDir, 'package.json');
-  if (!manifestPath || !fs.existsSync(manifestPath)) {
+  if (!manifestPath) {
+    const install = process.env.RELAY_TS_SDK_VERSION
+      ? `adapters/typescript/install ${process.env.RELAY_TS_SDK_VERSION}`
+      : 'adapters/typescript/install';
     throw new SdkMissing(
       `${SDK_PACKAGE} is not installed${dir ? ` in ${dir}` : ''}; ` +
-        'run adapters/typescript/install (it prints the directory; RELAY_TS_SDK_DIR overrides it)',
+        `run ${install} (it prints the directory; RELAY_TS_SDK_DIR overrides it)`,
     );
   }
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
@@ -52,7 +82,11 @@ export async function loadSdk() {
   const entry =
     (typeof exported === 'string' ? exported : exported?.import ?? exported?.default) ??
     './dist/client.js';
-  const module = await import(pathToFileURL(path.join(packageDir, entry)).href);
+  const entryFile = path.join(packageDir, entry);
+  if (!fs.existsSync(entryFile)) {
+    throw new SdkMissing(`${entryFile} does not exist: build the SDK in ${packageDir} first`);
+  }
+  const module = await import(pathToFileURL(entryFile).href);
   if (typeof module.AgentRelayClient !== 'function') {
     throw new SdkMissing(`${manifestPath}: the ./client export has no AgentRelayClient`);
   }
