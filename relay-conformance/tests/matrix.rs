@@ -167,12 +167,29 @@ fn writes_the_matrix_with_known_failures_from_the_baselines() {
     assert!(html.contains("an agent &lt;w1&gt; &amp; gets none"));
     assert!(!html.contains("<link") && !html.contains(" src=") && !html.contains("://"));
 
-    // Nothing names this machine's directories (the HTML writes `/` as `&#x2f;`).
+    // Provenance: the kit, the corpus's digest; a slash is written as it is.
+    let digest = report["meta"]["corpus_digest"].as_str().unwrap();
+    assert!(
+        digest.len() == 64 && digest.bytes().all(|byte| byte.is_ascii_hexdigit()),
+        "{digest}"
+    );
+    assert_eq!(report["meta"]["kit_version"], env!("CARGO_PKG_VERSION"));
+    assert!(html.contains(&format!("sha256 <code title=\"{digest}\">")));
+    assert!(html.contains(&format!("relay-conformance {}", env!("CARGO_PKG_VERSION"))));
+    assert!(html.contains("<input type=\"checkbox\" id=\"only-not-pass\">"));
+    assert!(html.contains("<option value=\"t\">t</option>"));
+    assert!(!html.contains("&#x2f;"));
+    // The fixtures are outside the working directory and --out-dir too: no link to guess.
+    assert!(report["meta"].get("link_base").is_none());
+    assert!(!html.contains("class=\"fx\" href="));
+    let result = &client["results"][2];
+    assert!(result.get("duration_ms").is_some() && result.get("duration").is_none());
+
+    // Nothing names this machine's directories.
     let scratch = dir.path().canonicalize().unwrap().display().to_string();
-    let html_text = html.replace("&#x2f;", "/");
     for (name, text) in [
         ("md", &markdown),
-        ("html", &html_text),
+        ("html", &html),
         ("json", &report.to_string()),
     ] {
         assert!(!text.contains(&scratch), "matrix.{name} names {scratch}");

@@ -282,6 +282,7 @@ mod tests {
         passed.status = Status::Pass;
         let runs = [RunReport {
             implementation: "broker 3.2.5".to_owned(),
+            context: Default::default(),
             baseline: None,
             unused_baseline_entries: Vec::new(),
             summary: Summary::of(std::slice::from_ref(&passed)),

@@ -1,13 +1,21 @@
 //! The matrix as one self-contained HTML page (`docs/matrix/matrix.html`), from the template
-//! `conformance/templates/matrix.html`: this module builds what the page shows as plain values (the
-//! view), and the template lays them out. The template engine escapes every value it writes (the
-//! template's name ends in `.html`), so nothing here escapes by hand.
+//! `relay-conformance/templates/matrix.html`: this module builds what the page shows as plain
+//! values (the view), and the template lays them out. The template engine escapes every value it
+//! writes (the template's name ends in `.html`) with [`escape_html`]: `&`, `<`, `>`, `"` and `'`
+//! only (minijinja's own escaping also writes `/` as `&#x2f;`, which made paths unreadable in the
+//! source), so nothing here escapes by hand.
+//!
+//! The page works offline, from a `file://` address: inline CSS and a small inline script (the
+//! filters: only what is not a plain pass, by area, by level; and opening the details a link
+//! points to), no external resource. It is checked in a real browser by
+//! `scripts/test-matrix-browser`.
 
 use std::fmt::Write;
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment};
+use relay_fixture::verdict::Failure;
 use serde::Serialize;
 
 use super::labels::{
@@ -15,7 +23,7 @@ use super::labels::{
     one_line, outcome_label,
 };
 use super::{Cell, Implementation, Matrix, Meta, Run};
-use crate::results::{FixtureResult, Status, Verdict};
+use crate::results::{Expectation, FixtureResult, Status, Verdict};
 
 /// The page's template, with its CSS and script.
 const TEMPLATE: &str = include_str!("../../templates/matrix.html");
@@ -23,15 +31,18 @@ const TEMPLATE: &str = include_str!("../../templates/matrix.html");
 /// The template's name: its `.html` makes the engine escape for HTML.
 const TEMPLATE_NAME: &str = "matrix.html";
 
+/// The longest expected or actual value shown in full (longer ones are cut, with a mark).
+const MAX_SHOWN_VALUE: usize = 4000;
+
 /// The page could not be rendered: the template is broken (a bug, caught by the tests).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot render the matrix as HTML")]
 pub struct HtmlError(#[source] minijinja::Error);
 
-/// The matrix as one self-contained HTML page (inline CSS, a one-line inline script that opens the
-/// details a link points to; no external resources): the same sections as
-/// [`markdown`](super::markdown()), and behind each cell the fixtures it counts with each side's
-/// status and reason.
+/// The matrix as one self-contained HTML page (see the [module docs](self)): provenance, the
+/// filters, the same sections as [`markdown`](super::markdown()), behind each cell the fixtures it
+/// counts with each side's status and reason, and each result that is not a plain pass with its
+/// baseline entry, expected and actual side by side, and the last lines each way.
 pub fn html(matrix: &Matrix) -> Result<String, HtmlError> {
     let mut environment = Environment::new();
     let syntax = SyntaxConfig::builder()
@@ -48,6 +59,15 @@ pub fn html(matrix: &Matrix) -> Result<String, HtmlError> {
             AutoEscape::None
         }
     });
+    environment.set_formatter(
+        |out, state, value| match (state.auto_escape(), value.as_str()) {
+            (AutoEscape::Html, Some(text)) if !value.is_safe() => {
+                out.write_str(&escape_html(text))?;
+                Ok(())
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        },
+    );
     environment
         .add_template(TEMPLATE_NAME, TEMPLATE)
         .map_err(HtmlError)?;
@@ -57,13 +77,34 @@ pub fn html(matrix: &Matrix) -> Result<String, HtmlError> {
         .map_err(HtmlError)
 }
 
+/// `text` with `&`, `<`, `>`, `"` and `'` escaped: safe in element text and in quoted attributes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Everything the page shows, in its order.
 #[derive(Serialize)]
 struct Page<'m> {
     meta: &'m Meta,
+    provenance: Provenance,
     corpus_line: String,
     /// Results that differ from their baselines.
     unexpected: usize,
+    /// The areas of the corpus (the ids' first segments), in corpus order, for the filter.
+    areas: Vec<&'m str>,
+    /// The levels of the corpus, for the filter.
+    levels: Vec<String>,
     /// The clients × brokers table, if there are both.
     grid: Option<Grid<'m>>,
     implementations: Vec<ImplementationRow<'m>>,
@@ -72,6 +113,16 @@ struct Page<'m> {
     fixtures: Vec<FixtureRow<'m>>,
     /// The results that did not simply pass, per implementation (those with any).
     notable: Vec<NotableGroup<'m>>,
+}
+
+/// The page's provenance block, shortened where a full value is in a tooltip.
+#[derive(Serialize)]
+struct Provenance {
+    kit: String,
+    commit: Option<String>,
+    commit_short: Option<String>,
+    digest: Option<String>,
+    digest_short: Option<String>,
 }
 
 /// A status label: `<span class="s {class}" title="{title}">{text}</span>`.
@@ -128,8 +179,12 @@ struct CellView<'m> {
 #[derive(Serialize)]
 struct EntryRow<'m> {
     id: &'m str,
+    link: Option<String>,
     summary: &'m str,
+    area: &'m str,
     level: String,
+    /// Both sides passed.
+    plain: bool,
     verdict: Label,
     client: Label,
     broker: Label,
@@ -143,6 +198,7 @@ struct ImplementationRow<'m> {
     side: &'static str,
     detail: &'m str,
     baseline: Option<String>,
+    baseline_link: Option<String>,
     outcome: Label,
     /// Fixtures, pass, flaky, fail, error, known, stale, skip; none if it did not run.
     counts: Option<Vec<usize>>,
@@ -158,10 +214,14 @@ struct Column<'m> {
 #[derive(Serialize)]
 struct FixtureRow<'m> {
     id: &'m str,
+    link: Option<String>,
     summary: &'m str,
+    area: &'m str,
     level: String,
     sides: String,
     brokers: String,
+    /// Every implementation it concerns passed it at the first attempt.
+    plain: bool,
     results: Vec<Shown>,
 }
 
@@ -182,10 +242,45 @@ struct NotableGroup<'m> {
 struct NotableResult<'m> {
     anchor: String,
     id: &'m str,
+    link: Option<String>,
+    area: &'m str,
+    level: String,
     label: Label,
     first_line: String,
-    /// The explanation, and for a failure or error the last lines each way.
+    /// What the baseline says of it, with a link to the baseline.
+    baseline: Option<BaselineNote>,
+    /// Why it failed, errored or was skipped.
+    failure: Option<FailureView>,
+    /// The failed attempts before a flaky pass, a line each.
+    attempts: Vec<String>,
+    /// The last lines sent, received and logged (failures and errors only).
+    tails: Vec<Tail<'m>>,
+}
+
+#[derive(Serialize)]
+struct BaselineNote {
     text: String,
+    file: Option<String>,
+    link: Option<String>,
+}
+
+/// A failure as expected versus actual.
+#[derive(Serialize)]
+struct FailureView {
+    /// `step 3 (broker): the broker's response does not match`.
+    headline: String,
+    /// The step's pattern, pretty-printed.
+    expected: Option<String>,
+    /// What came instead, pretty-printed when it is JSON.
+    actual: Option<String>,
+    /// Where they differ: `at request_id: expected "req_2", got null`.
+    mismatch: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Tail<'m> {
+    name: &'static str,
+    lines: &'m [String],
 }
 
 fn cell_anchor(client: usize, broker: usize) -> String {
@@ -196,12 +291,95 @@ fn result_anchor(implementation: usize, fixture: usize) -> String {
     format!("result-{implementation}-{fixture}")
 }
 
+/// A link to `path` (relative to the working directory) from the page, if the matrix has a link
+/// base and the path is relative (not one the redactor turned into `$TMPDIR/…` or `~/…`).
+fn link(meta: &Meta, path: &str) -> Option<String> {
+    let base = meta.link_base.as_deref()?;
+    let relative = !path.is_empty()
+        && !path.starts_with(['/', '$', '~'])
+        && !path.split('/').any(|part| part == "..");
+    relative.then(|| format!("{base}{}", path.replace(' ', "%20")))
+}
+
+/// The first `max` characters of `text`, with a mark if it was cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut shown: String = text.chars().take(max).collect();
+    shown.push_str("\n… (cut)");
+    shown
+}
+
+impl FailureView {
+    fn of(failure: &Failure) -> Self {
+        let headline = match (failure.step, &failure.action) {
+            (Some(step), Some(action)) => format!("step {step} ({action}): {}", failure.reason),
+            (Some(step), None) => format!("step {step}: {}", failure.reason),
+            _ => failure.reason.clone(),
+        };
+        let pretty = |value: &serde_json::Value| {
+            serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+        };
+        let actual = failure.actual.as_ref().map(|actual| {
+            serde_json::from_str::<serde_json::Value>(actual)
+                .map_or_else(|_| actual.clone(), |value| pretty(&value))
+        });
+        let mismatch = failure.mismatch.as_ref().map(|mismatch| {
+            let at = if mismatch.path.is_empty() {
+                "(the frame)"
+            } else {
+                mismatch.path.as_str()
+            };
+            let got = mismatch
+                .actual
+                .as_ref()
+                .map_or_else(|| "nothing".to_owned(), ToString::to_string);
+            format!("at {at}: expected {}, got {got}", mismatch.expected)
+        });
+        Self {
+            headline,
+            expected: failure
+                .expected
+                .as_ref()
+                .map(|expected| cut(&pretty(expected), MAX_SHOWN_VALUE)),
+            actual: actual.map(|actual| cut(&actual, MAX_SHOWN_VALUE)),
+            mismatch,
+        }
+    }
+}
+
 impl<'m> Page<'m> {
     fn of(matrix: &'m Matrix) -> Self {
+        let meta = &matrix.meta;
+        let mut areas: Vec<&str> = Vec::new();
+        let mut levels: Vec<String> = Vec::new();
+        for fixture in &matrix.fixtures {
+            if !areas.contains(&fixture.area()) {
+                areas.push(fixture.area());
+            }
+            let level = fixture.level_label();
+            if !levels.contains(&level) {
+                levels.push(level);
+            }
+        }
+        let short = |text: &str, length: usize| text.chars().take(length).collect::<String>();
         Self {
-            meta: &matrix.meta,
+            meta,
+            provenance: Provenance {
+                kit: format!("relay-conformance {}", meta.kit_version),
+                commit_short: meta.kit_commit.as_deref().map(|commit| short(commit, 12)),
+                commit: meta.kit_commit.clone(),
+                digest_short: meta
+                    .corpus_digest
+                    .as_deref()
+                    .map(|digest| short(digest, 16)),
+                digest: meta.corpus_digest.clone(),
+            },
             corpus_line: corpus_line(matrix),
             unexpected: matrix.unexpected(),
+            areas,
+            levels,
             grid: Grid::of(matrix),
             implementations: matrix
                 .implementations
@@ -242,7 +420,9 @@ impl<'m> Grid<'m> {
                     .iter()
                     .filter(|cell| std::ptr::eq(cell.client, *client))
                     .enumerate()
-                    .map(|(column, cell)| CellView::of(cell, cell_anchor(row, column)))
+                    .map(|(column, cell)| {
+                        CellView::of(&matrix.meta, cell, cell_anchor(row, column))
+                    })
                     .collect(),
             })
             .collect();
@@ -251,7 +431,7 @@ impl<'m> Grid<'m> {
 }
 
 impl<'m> CellView<'m> {
-    fn of(cell: &Cell<'m>, anchor: String) -> Self {
+    fn of(meta: &Meta, cell: &Cell<'m>, anchor: String) -> Self {
         let side = |result: Option<&FixtureResult>| {
             result.map_or_else(|| Label::not_applicable("not run"), Label::of)
         };
@@ -263,15 +443,25 @@ impl<'m> CellView<'m> {
                 for (name, result) in [("client", entry.client), ("broker", entry.broker)] {
                     if let Some(result) = result {
                         let text = explanation(result);
-                        if !text.is_empty() && result.status != Status::Pass {
+                        if !text.is_empty() && result.verdict() != Verdict::Pass {
                             why.push(format!("{name}: {text}"));
                         }
                     }
                 }
+                let plain = [entry.client, entry.broker]
+                    .iter()
+                    .all(|result| result.is_some_and(|result| result.verdict() == Verdict::Pass));
                 EntryRow {
                     id: &entry.fixture.id,
+                    link: entry
+                        .fixture
+                        .file
+                        .as_deref()
+                        .and_then(|file| link(meta, file)),
                     summary: entry.fixture.summary.as_deref().unwrap_or(""),
+                    area: entry.fixture.area(),
                     level: entry.fixture.level_label(),
+                    plain,
                     verdict: Label::new(entry.compat.class(), entry.compat.label()),
                     client: side(entry.client),
                     broker: side(entry.broker),
@@ -296,11 +486,15 @@ impl<'m> ImplementationRow<'m> {
             Run::Ran(report) if report.summary.unexpected() == 0 => "pass",
             Run::Ran(_) => "fail",
         };
+        let baseline = baseline_label(implementation);
         Self {
             name: &implementation.name,
             side: implementation.role.label(),
             detail: &implementation.detail,
-            baseline: baseline_label(implementation),
+            baseline_link: baseline
+                .as_deref()
+                .and_then(|file| link(&matrix.meta, file)),
+            baseline,
             outcome: Label::new(class, outcome_label(implementation)),
             counts: matrix.own_counts(implementation).map(|counts| {
                 std::iter::once(counts.fixtures)
@@ -318,13 +512,9 @@ impl<'m> FixtureRow<'m> {
             .fixtures
             .iter()
             .enumerate()
-            .map(|(index, fixture)| Self {
-                id: &fixture.id,
-                summary: fixture.summary.as_deref().unwrap_or(""),
-                level: fixture.level_label(),
-                sides: fixture.sides_label(),
-                brokers: fixture.brokers_label(),
-                results: matrix
+            .map(|(index, fixture)| {
+                let mut plain = true;
+                let results = matrix
                     .implementations
                     .iter()
                     .enumerate()
@@ -340,17 +530,34 @@ impl<'m> FixtureRow<'m> {
                                 label: Label::of(result),
                                 link: None,
                             },
-                            Some(result) => Shown {
-                                label: Label {
-                                    title: Some(one_line(result, 300)),
-                                    ..Label::of(result)
-                                },
-                                link: Some(result_anchor(column, index)),
-                            },
+                            Some(result) => {
+                                plain = false;
+                                Shown {
+                                    label: Label {
+                                        title: Some(one_line(result, 300)),
+                                        ..Label::of(result)
+                                    },
+                                    link: Some(result_anchor(column, index)),
+                                }
+                            }
                             None => placeholder("–"),
                         }
                     })
-                    .collect(),
+                    .collect();
+                Self {
+                    id: &fixture.id,
+                    link: fixture
+                        .file
+                        .as_deref()
+                        .and_then(|file| link(&matrix.meta, file)),
+                    summary: fixture.summary.as_deref().unwrap_or(""),
+                    area: fixture.area(),
+                    level: fixture.level_label(),
+                    sides: fixture.sides_label(),
+                    brokers: fixture.brokers_label(),
+                    plain,
+                    results,
+                }
             })
             .collect()
     }
@@ -366,20 +573,7 @@ impl<'m> NotableGroup<'m> {
                 let results: Vec<NotableResult<'m>> = matrix
                     .notable(implementation)
                     .into_iter()
-                    .map(|result| {
-                        let index = matrix
-                            .fixtures
-                            .iter()
-                            .position(|fixture| fixture.id == result.id)
-                            .unwrap_or(usize::MAX);
-                        NotableResult {
-                            anchor: result_anchor(column, index),
-                            id: &result.id,
-                            label: Label::of(result),
-                            first_line: first_line(result, 160),
-                            text: notable_text(result),
-                        }
-                    })
+                    .map(|result| NotableResult::of(matrix, implementation, column, result))
                     .collect();
                 (!results.is_empty()).then_some(Self {
                     name: &implementation.name,
@@ -390,27 +584,80 @@ impl<'m> NotableGroup<'m> {
     }
 }
 
-/// A result's explanation, and for a failure or an error the last lines sent, received and logged
-/// (each cut at 300 characters).
-fn notable_text(result: &FixtureResult) -> String {
-    let mut text = explanation(result);
-    if matches!(result.status, Status::Fail | Status::Error) {
-        for (name, lines) in [
-            ("sent", &result.sent_tail),
-            ("received", &result.received_tail),
-            ("stderr", &result.stderr_tail),
-        ] {
-            if lines.is_empty() {
-                continue;
+impl<'m> NotableResult<'m> {
+    fn of(
+        matrix: &'m Matrix,
+        implementation: &'m Implementation,
+        column: usize,
+        result: &'m FixtureResult,
+    ) -> Self {
+        let index = matrix
+            .fixtures
+            .iter()
+            .position(|fixture| fixture.id == result.id);
+        let fixture = index.map(|index| &matrix.fixtures[index]);
+        let file = fixture
+            .and_then(|fixture| fixture.file.clone())
+            .unwrap_or_else(|| result.file.display().to_string());
+        let baseline = match &result.expectation {
+            Expectation::AsIs => None,
+            expectation => {
+                let file = baseline_label(implementation);
+                Some(BaselineNote {
+                    text: expectation.describe().unwrap_or_default(),
+                    link: file.as_deref().and_then(|file| link(&matrix.meta, file)),
+                    file,
+                })
             }
-            let _ = write!(text, "\n\nlast {name}:");
-            for line in lines {
-                let shown: String = line.chars().take(300).collect();
-                let _ = write!(text, "\n  {shown}");
-            }
+        };
+        let total = result.failed_attempts.len() + 1;
+        let attempts = result
+            .failed_attempts
+            .iter()
+            .enumerate()
+            .map(|(number, attempt)| {
+                let mut line = format!(
+                    "attempt {} of {total}: {} ({} ms)",
+                    number + 1,
+                    attempt.status.label(),
+                    attempt.duration.as_millis()
+                );
+                if let Some(failure) = &attempt.failure {
+                    let _ = write!(line, ": {}", failure.to_string().trim_end());
+                }
+                line
+            })
+            .collect();
+        let tails = if matches!(result.status, Status::Fail | Status::Error) {
+            [
+                ("sent", &result.sent_tail),
+                ("received", &result.received_tail),
+                ("stderr", &result.stderr_tail),
+            ]
+            .into_iter()
+            .filter(|(_, lines)| !lines.is_empty())
+            .map(|(name, lines)| Tail {
+                name,
+                lines: lines.as_slice(),
+            })
+            .collect()
+        } else {
+            Vec::new()
+        };
+        Self {
+            anchor: result_anchor(column, index.unwrap_or(usize::MAX)),
+            id: &result.id,
+            link: link(&matrix.meta, &file),
+            area: fixture.map_or("-", |fixture| fixture.area()),
+            level: fixture.map_or_else(|| "-".to_owned(), |fixture| fixture.level_label()),
+            label: Label::of(result),
+            first_line: first_line(result, 160),
+            baseline,
+            failure: result.failure.as_ref().map(FailureView::of),
+            attempts,
+            tails,
         }
     }
-    text
 }
 
 #[cfg(test)]
@@ -426,11 +673,53 @@ mod tests {
     fn html_escapes_everything_it_quotes_and_needs_nothing_outside() {
         let page = page();
         assert!(!page.contains("<script>alert"));
-        assert!(page.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!page.contains("&#x2f;"), "a slash needs no escaping");
         assert!(page.contains("expected &quot;req_2&quot;"));
         assert!(!page.contains("http://") && !page.contains("https://"));
         assert!(!page.contains(" src=") && !page.contains("<link"));
         assert_eq!(page.matches("<script>").count(), 1);
+    }
+
+    #[test]
+    fn escaping_covers_the_five_characters_and_nothing_else() {
+        assert_eq!(
+            escape_html(r#"<a href="x/y" title='t'>&</a>"#),
+            "&lt;a href=&quot;x/y&quot; title=&#39;t&#39;&gt;&amp;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn html_has_provenance_filters_and_links() {
+        let page = page();
+        assert!(page.contains("relay-conformance 0.1.0, commit <code title=\"c600bb7105add7fba07f93fed3748c1ba15cdc42\">c600bb7105ad</code>"));
+        assert!(page.contains("sha256 <code title=\"0123456789abcdef"));
+        assert!(page.contains("<input type=\"checkbox\" id=\"only-not-pass\">"));
+        assert!(page.contains("<option value=\"lifecycle\">lifecycle</option>"));
+        assert!(page.contains("<option value=\"SHOULD\">SHOULD</option>"));
+        assert!(page.contains("href=\"../../fixtures/corpus/lifecycle/hello.json\""));
+        assert!(page.contains(
+            "<a href=\"../../fixtures/baselines/broker-3.2.5.json\"><code>fixtures/baselines/broker-3.2.5.json</code></a>"
+        ));
+        // Expected and actual side by side, pretty-printed, and where they differ.
+        assert!(page.contains(
+            "<span class=\"mismatch\">at request_id: expected &quot;req_2&quot;, got null</span>"
+        ));
+        assert!(page.contains("<pre>{\n  &quot;request_id&quot;: null,\n  &quot;type&quot;: &quot;ok&quot;\n}</pre>"), "{page}");
+        // A flaky pass is not a plain pass, and shows its failed attempt.
+        assert!(
+            page.contains("attempt 1 of 2: ERROR (40 ms): the broker exited before its hello_ack")
+        );
+        let plain_rows = page.matches("data-plain=\"1\"").count();
+        assert!(plain_rows > 0 && page.contains("data-plain=\"0\""));
+    }
+
+    #[test]
+    fn no_links_without_a_link_base() {
+        let mut matrix = sample();
+        matrix.meta.link_base = None;
+        let page = html(&matrix).expect("the template renders");
+        assert!(!page.contains("fixtures/corpus/lifecycle/hello.json"));
     }
 
     #[test]

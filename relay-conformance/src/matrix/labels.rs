@@ -28,6 +28,21 @@ pub(super) fn explanation(result: &FixtureResult) -> String {
     if let Some(said) = result.expectation.describe() {
         let _ = writeln!(out, "{said}");
     }
+    let total = result.failed_attempts.len() + 1;
+    for (number, attempt) in result.failed_attempts.iter().enumerate() {
+        let reason = attempt
+            .failure
+            .as_ref()
+            .map_or("", |failure| failure.reason.as_str());
+        let _ = writeln!(
+            out,
+            "attempt {} of {total}: {} ({} ms) {}",
+            number + 1,
+            attempt.status.label(),
+            attempt.duration.as_millis(),
+            reason.lines().next().unwrap_or_default()
+        );
+    }
     if let Some(failure) = &result.failure {
         out.push_str(&failure.to_string());
     }

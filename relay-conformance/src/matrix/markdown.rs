@@ -68,11 +68,28 @@ pub fn markdown(matrix: &Matrix) -> String {
         md(&meta.machine),
         md_code(&meta.command)
     );
+    let digest = meta
+        .corpus_digest
+        .as_deref()
+        .map_or_else(String::new, |digest| {
+            format!(" (sha256 {})", md_code(digest))
+        });
     let _ = writeln!(
         out,
-        "Corpus {}: {}.\n",
+        "Corpus {}{digest}: {}.  ",
         md_code(&meta.corpus),
         corpus_line(matrix)
+    );
+    let commit = meta
+        .kit_commit
+        .as_deref()
+        .map_or_else(String::new, |commit| {
+            format!(", commit {}", md_code(commit))
+        });
+    let _ = writeln!(
+        out,
+        "relay-conformance {}{commit}.\n",
+        md(&meta.kit_version)
     );
     let _ = writeln!(
         out,

@@ -69,6 +69,10 @@ impl Role {
 pub struct FixtureInfo {
     /// The fixture's id (its file, if it did not load), as in the run reports.
     pub id: String,
+    /// Its file, as the matrix names it (relative to the working directory when below it), if
+    /// known: the HTML page links to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Its one-sentence summary, if it loaded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
@@ -87,6 +91,7 @@ impl FixtureInfo {
     pub fn of(fixture: &Fixture) -> Self {
         Self {
             id: fixture.id.clone(),
+            file: None,
             summary: Some(fixture.summary.clone()),
             level: Some(fixture.level),
             sides: fixture.sides.clone(),
@@ -98,6 +103,7 @@ impl FixtureInfo {
     pub fn not_loaded(id: impl Into<String>) -> Self {
         Self {
             id: id.into(),
+            file: None,
             summary: None,
             level: None,
             sides: Vec::new(),
@@ -126,6 +132,15 @@ impl FixtureInfo {
     /// Whether the fixture belongs in the matrix's cells: it checks both sides.
     fn checks_both(&self) -> bool {
         self.sides.contains(&Side::Broker) && self.sides.contains(&Side::Client)
+    }
+
+    /// The fixture's area: its id's first path segment (`lifecycle` of `lifecycle/hello`), or
+    /// `-` for a fixture that did not load.
+    pub fn area(&self) -> &str {
+        if self.level.is_none() {
+            return "-";
+        }
+        self.id.split('/').next().unwrap_or(&self.id)
     }
 
     fn level_label(&self) -> String {
@@ -157,6 +172,8 @@ impl FixtureInfo {
 /// How an implementation's run went.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
+// A matrix holds a handful of these: boxing the report would save nothing worth the indirection.
+#[allow(clippy::large_enum_variant)]
 pub enum Run {
     /// It ran: the report.
     Ran(RunReport),
@@ -199,7 +216,7 @@ impl Implementation {
     }
 }
 
-/// When, where and how the matrix was made.
+/// When, where, by what and how the matrix was made.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Meta {
     /// When, e.g. `2026-11-24 06:44 UTC`.
@@ -210,6 +227,45 @@ pub struct Meta {
     pub command: String,
     /// The corpus directory, as given.
     pub corpus: String,
+    /// The corpus's SHA-256 digest ([`corpus_digest`](crate::provenance::corpus_digest)), if it
+    /// could be computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpus_digest: Option<String>,
+    /// The relay-conformance version that made it.
+    pub kit_version: String,
+    /// The git commit relay-conformance was built from, if the build knew it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kit_commit: Option<String>,
+    /// What the HTML page puts before a path of the matrix (a fixture's or a baseline's file,
+    /// relative to the working directory) to link to it: e.g. `../../` for a page written to
+    /// `docs/matrix/`, or a repository's web address; no links if `None` ([`link_base_for`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_base: Option<String>,
+}
+
+/// The link base ([`Meta::link_base`]) of a page written to `out_dir`: the way back from it to the
+/// working directory (`../../` for `docs/matrix`), if `out_dir` is below the working directory.
+pub fn link_base_for(out_dir: &std::path::Path) -> Option<String> {
+    use std::path::Component;
+
+    let relative = if out_dir.is_absolute() {
+        let cwd = std::env::current_dir().ok()?.canonicalize().ok()?;
+        let out = out_dir
+            .canonicalize()
+            .unwrap_or_else(|_| out_dir.to_owned());
+        out.strip_prefix(&cwd).ok()?.to_owned()
+    } else {
+        out_dir.to_owned()
+    };
+    let mut depth = 0usize;
+    for component in relative.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some("../".repeat(depth))
 }
 
 /// Everything the matrix shows.
@@ -533,6 +589,20 @@ mod tests {
         // A client that did not run: every fixture not run.
         assert_eq!(counts[4].2, of(0, 0, 0, 2));
         assert!(!cells[4].available());
+    }
+
+    #[test]
+    fn the_link_base_leads_back_to_the_working_directory() {
+        use std::path::Path;
+        assert_eq!(
+            link_base_for(Path::new("docs/matrix")).as_deref(),
+            Some("../../")
+        );
+        assert_eq!(link_base_for(Path::new("./out")).as_deref(), Some("../"));
+        assert_eq!(link_base_for(Path::new(".")).as_deref(), Some(""));
+        assert_eq!(link_base_for(Path::new("../elsewhere")), None);
+        let inside = std::env::current_dir().unwrap().join("target/x");
+        assert_eq!(link_base_for(&inside).as_deref(), Some("../../"));
     }
 
     #[test]

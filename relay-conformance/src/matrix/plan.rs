@@ -14,10 +14,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::baseline::{Baseline, BaselineError};
-use crate::corpus::{Corpus, CorpusError};
+use crate::corpus::{Corpus, CorpusError, Selection};
+use crate::embedded::BuiltInAdapters;
 use crate::results::{FixtureResult, RunReport, Status};
 use crate::run::{self, RunSettings};
-use crate::target::{AdapterCommand, BrokerBinary, MockBroker, SdkAdapter, Target};
+use crate::target::{
+    AdapterCommand, BrokerBinary, MockBroker, SdkAdapter, SdkLanguage, Target, find_on_path,
+};
 
 use super::redact::Redactor;
 use super::{FixtureInfo, Implementation, Matrix, Meta, Role, Run};
@@ -25,8 +28,8 @@ use super::{FixtureInfo, Implementation, Matrix, Meta, Role, Run};
 /// How the matrix's runs go.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Run only the fixtures whose id matches this glob (e.g. `lifecycle/*`).
-    pub filter: Option<String>,
+    /// Which fixtures run.
+    pub selection: Selection,
     /// How many fixtures of one implementation run at once (implementations run one after another).
     pub jobs: usize,
     /// How many times a fixture that fails or errors unexpectedly is run again.
@@ -39,7 +42,7 @@ pub struct Settings {
 impl Settings {
     /// The corpus in `dir`, narrowed to the filter: load it once, for every plan.
     pub fn corpus(&self, dir: &Path) -> Result<Corpus, CorpusError> {
-        Corpus::load(dir)?.select(self.filter.as_deref())
+        Corpus::load(dir)?.select(&self.selection)
     }
 
     fn run_settings(&self) -> RunSettings {
@@ -153,16 +156,12 @@ pub enum Progress<'a> {
     Finished(&'a FixtureResult),
 }
 
-/// An SDK adapter of this repository (docs/ADAPTERS.md).
+/// An SDK adapter of this repository (docs/ADAPTERS.md), with its pinned SDK.
 struct KnownAdapter {
     /// The SDK, as the matrix names it.
     name: &'static str,
-    /// The interpreter, looked up on `PATH`.
-    interpreter: &'static str,
-    /// The adapter program, relative to the repository's root.
-    script: &'static str,
-    /// Where its install script puts the SDK, below `<cache root>/adapters/`.
-    install_dir: &'static str,
+    /// The adapter's language.
+    language: SdkLanguage,
     /// Its baseline's file name.
     baseline: &'static str,
 }
@@ -171,67 +170,58 @@ struct KnownAdapter {
 const ADAPTERS: &[KnownAdapter] = &[
     KnownAdapter {
         name: "@agent-relay/sdk 3.2.5 (TypeScript)",
-        interpreter: "node",
-        script: "adapters/typescript/adapter.mjs",
-        install_dir: "typescript-3.2.5",
+        language: SdkLanguage::TypeScript,
         baseline: "client-typescript-3.2.5.json",
     },
     KnownAdapter {
         name: "agent-relay-sdk 3.1.0 (Python)",
-        interpreter: "python3",
-        script: "adapters/python/adapter.py",
-        install_dir: "python-3.1.0",
+        language: SdkLanguage::Python,
         baseline: "client-python-3.1.0.json",
     },
 ];
 
 impl KnownAdapter {
-    /// The command, as docs/ADAPTERS.md gives it.
+    /// The command, as `client --sdk` takes it.
     fn command(&self) -> String {
-        format!("{} {}", self.interpreter, self.script)
+        format!("client --sdk {}", self.language.name())
     }
 
-    /// The adapter, if its interpreter and its SDK are there; else why not.
-    fn find(&self, cache_root: Option<&Path>) -> Result<AdapterCommand, String> {
-        let script = std::fs::canonicalize(self.script).map_err(|_| {
-            format!(
-                "not installed: {} not found (run the matrix from the repository's root)",
-                self.script
-            )
-        })?;
-        let interpreter = find_on_path(self.interpreter)
-            .ok_or_else(|| format!("not installed: {} is not on PATH", self.interpreter))?;
-        let install = Path::new(self.script)
-            .with_file_name("install")
-            .display()
-            .to_string();
+    /// Where its install script puts the pinned SDK, below `<cache root>/adapters/`.
+    fn install_dir(&self) -> String {
+        format!("{}-{}", self.language.name(), self.language.pinned())
+    }
+
+    /// The adapter (built into this program, written out to `adapters`), if its interpreter and
+    /// its SDK are there; else why not.
+    fn find(
+        &self,
+        cache_root: Option<&Path>,
+        adapters: Option<&BuiltInAdapters>,
+    ) -> Result<AdapterCommand, String> {
+        let adapters = adapters
+            .ok_or("not installed: the built-in adapters cannot be written to the cache")?;
+        let interpreter = self.language.interpreter();
+        let interpreter = find_on_path(interpreter)
+            .ok_or_else(|| format!("not installed: {interpreter} is not on PATH"))?;
         let installed = cache_root
-            .map(|root| root.join("adapters").join(self.install_dir))
+            .map(|root| root.join("adapters").join(self.install_dir()))
             .is_some_and(|dir| dir.is_dir());
         if !installed {
             return Err(format!(
-                "not installed: its SDK is not in the relay-conformance cache (adapters/{}); run {install}",
-                self.install_dir
+                "not installed: its SDK is not in the relay-conformance cache (adapters/{}); run adapters/{}/install or relay-conformance {}",
+                self.install_dir(),
+                self.language.name(),
+                self.command(),
             ));
         }
+        let script = adapters
+            .dir(self.language.name())
+            .join(self.language.script());
         Ok(AdapterCommand {
             program: interpreter,
             args: vec![script.display().to_string()],
         })
     }
-}
-
-/// An executable file called `program` in a directory of `PATH`.
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            candidate.metadata().is_ok_and(|metadata| {
-                metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
-            })
-        })
 }
 
 /// What to run, in the order the matrix shows it: the brokers, then the clients. An SDK adapter
@@ -286,6 +276,7 @@ pub fn plans(lineup: &Lineup) -> Result<Vec<Plan>, PlanError> {
     });
     if lineup.sdk_adapters {
         let cache_root = relay_install::default_cache_root().ok();
+        let adapters = BuiltInAdapters::get().ok();
         for known in ADAPTERS {
             plans.push(Plan {
                 role: Role::Client,
@@ -293,7 +284,7 @@ pub fn plans(lineup: &Lineup) -> Result<Vec<Plan>, PlanError> {
                 detail: known.command(),
                 broker_version: None,
                 baseline: known.baseline.to_owned(),
-                how: match known.find(cache_root.as_deref()) {
+                how: match known.find(cache_root.as_deref(), adapters.as_ref()) {
                     Ok(command) => client(known.name, command),
                     Err(reason) => How::Unavailable(reason),
                 },
@@ -441,8 +432,14 @@ fn corpus_info(corpus: &Corpus) -> Vec<FixtureInfo> {
         .entries()
         .iter()
         .map(|entry| match &entry.loaded {
-            Ok(fixture) => FixtureInfo::of(fixture),
-            Err(_) => FixtureInfo::not_loaded(entry.file.display().to_string()),
+            Ok(fixture) => FixtureInfo {
+                file: Some(entry.file.display().to_string()),
+                ..FixtureInfo::of(fixture)
+            },
+            Err(_) => FixtureInfo {
+                file: Some(entry.file.display().to_string()),
+                ..FixtureInfo::not_loaded(entry.file.display().to_string())
+            },
         })
         .collect()
 }
@@ -461,14 +458,18 @@ fn drop_tails_of_passes(report: &mut RunReport) {
 
 impl Meta {
     /// When, where and how this process makes the matrix: now (to the minute, UTC), this machine,
-    /// this process's command line, and the corpus directory as given; paths taken out by
-    /// `redactor`.
+    /// this process's command line, the corpus directory as given and its digest, this kit's
+    /// version and commit; paths taken out by `redactor`; no link base (the CLI sets it).
     pub fn of_this_run(corpus: &Path, redactor: &Redactor) -> Self {
         Self {
             generated_at: crate::provenance::utc_minute(),
             machine: crate::provenance::machine(),
             command: redactor.text(&command_line()),
             corpus: redactor.text(&corpus.display().to_string()),
+            corpus_digest: crate::provenance::corpus_digest(corpus).ok(),
+            kit_version: crate::provenance::KIT_VERSION.to_owned(),
+            kit_commit: crate::provenance::kit_commit().map(str::to_owned),
+            link_base: None,
         }
     }
 }
@@ -537,25 +538,22 @@ mod tests {
 
     #[test]
     fn an_adapter_without_its_sdk_is_unavailable_with_the_reason() {
-        let known = KnownAdapter {
-            name: "sdk",
-            interpreter: "sh",
-            script: "Cargo.toml",
-            install_dir: "no-such-sdk",
-            baseline: "client-sdk.json",
-        };
-        let reason = known.find(Some(Path::new("/nonexistent"))).unwrap_err();
+        let cache = tempfile::tempdir().unwrap();
+        let adapters = BuiltInAdapters::in_cache(cache.path()).unwrap();
+        let known = &ADAPTERS[1];
+        let reason = known
+            .find(Some(Path::new("/nonexistent")), Some(&adapters))
+            .unwrap_err();
         assert!(
-            reason.starts_with("not installed: its SDK is not in the relay-conformance cache"),
+            reason.starts_with("not installed: ")
+                && (reason.contains("python3 is not on PATH")
+                    || reason.contains(
+                        "its SDK is not in the relay-conformance cache (adapters/python-3.1.0)"
+                    )),
             "{reason}"
         );
-        let reason = KnownAdapter {
-            script: "no/such/adapter.mjs",
-            ..known
-        }
-        .find(None)
-        .unwrap_err();
-        assert!(reason.contains("no/such/adapter.mjs not found"), "{reason}");
+        let reason = known.find(None, None).unwrap_err();
+        assert!(reason.contains("built-in adapters"), "{reason}");
     }
 
     #[test]

@@ -105,6 +105,9 @@ impl Redactor {
         for result in &mut report.results {
             result.file = self.path(&result.file);
             result.id = self.text(&result.id);
+            if let Some(error) = &mut result.load_error {
+                *error = self.text(error);
+            }
             if let Some(failure) = &mut result.failure {
                 self.failure(failure);
             }
@@ -131,6 +134,9 @@ impl Redactor {
     /// A fixture's id with the rules applied (a fixture that did not load is known by its file).
     pub fn fixture(&self, fixture: &mut FixtureInfo) {
         fixture.id = self.text(&fixture.id);
+        if let Some(file) = &mut fixture.file {
+            *file = self.text(file);
+        }
     }
 }
 

@@ -4,15 +4,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use relay_fixture::verdict::Failure;
+use relay_fixture::verdict::{Failure, MismatchReport};
 use relay_fixture::{Level, Side};
 
 use super::{FixtureInfo, Implementation, Matrix, Meta, Role, Run};
-use crate::results::{Expectation, FixtureResult, RunReport, Status, Summary};
+use crate::results::{Expectation, FailedAttempt, FixtureResult, RunReport, Status, Summary};
 
 fn fixture(id: &str, level: Level, sides: &[Side], brokers: &str) -> FixtureInfo {
     FixtureInfo {
         id: id.to_owned(),
+        file: Some(format!("fixtures/corpus/{id}.json")),
         summary: Some(format!("what {id} shows")),
         level: Some(level),
         sides: sides.to_vec(),
@@ -23,7 +24,7 @@ fn fixture(id: &str, level: Level, sides: &[Side], brokers: &str) -> FixtureInfo
 fn result(id: &str, status: Status, expectation: Expectation, why: Option<&str>) -> FixtureResult {
     FixtureResult {
         id: id.to_owned(),
-        file: PathBuf::from(format!("corpus/{id}.json")),
+        file: PathBuf::from(format!("fixtures/corpus/{id}.json")),
         level: Some(Level::Must),
         status,
         expectation,
@@ -31,6 +32,7 @@ fn result(id: &str, status: Status, expectation: Expectation, why: Option<&str>)
         steps_completed: 0,
         steps_total: 4,
         duration: Duration::from_millis(12),
+        load_error: None,
         sent_tail: Vec::new(),
         received_tail: Vec::new(),
         stderr_tail: Vec::new(),
@@ -58,6 +60,7 @@ fn ran(
         duration_ms: Some(1234),
         run: Run::Ran(RunReport {
             implementation: name.to_owned(),
+            context: Default::default(),
             baseline,
             unused_baseline_entries: Vec::new(),
             summary: Summary::of(&results),
@@ -85,12 +88,28 @@ pub(super) fn sample() -> Matrix {
         Some("3.2.5"),
         vec![
             pass("lifecycle/hello"),
-            result(
-                "should/echo-id",
-                Status::Fail,
-                Expectation::Known("request_id is null".to_owned()),
-                Some("step 3 (broker): request_id: expected \"req_2\", got null"),
-            ),
+            FixtureResult {
+                failure: Some(Failure {
+                    step: Some(3),
+                    action: Some("broker".to_owned()),
+                    reason: "the broker's response does not match".to_owned(),
+                    expected: Some(serde_json::json!({"type": "ok", "request_id": "req_2"})),
+                    actual: Some(r#"{"type":"ok","request_id":null}"#.to_owned()),
+                    mismatch: Some(MismatchReport {
+                        path: "request_id".to_owned(),
+                        expected: "\"req_2\"".to_owned(),
+                        actual: Some(serde_json::Value::Null),
+                    }),
+                }),
+                sent_tail: vec![r#"{"type":"hello","request_id":"req_2"}"#.to_owned()],
+                received_tail: vec![r#"{"type":"ok","request_id":null}"#.to_owned()],
+                ..result(
+                    "should/echo-id",
+                    Status::Fail,
+                    Expectation::Known("request_id is null".to_owned()),
+                    None,
+                )
+            },
             skipped("requests/mode", "applies to brokers >=3.2.18, not 3.2.5"),
             skipped("client-faults/flood", "a client-side fixture"),
             result(
@@ -108,7 +127,14 @@ pub(super) fn sample() -> Matrix {
         vec![
             pass("lifecycle/hello"),
             pass("should/echo-id"),
-            pass("requests/mode"),
+            FixtureResult {
+                failed_attempts: vec![FailedAttempt {
+                    status: Status::Error,
+                    failure: Some(Failure::new("the broker exited before its hello_ack")),
+                    duration: Duration::from_millis(40),
+                }],
+                ..pass("requests/mode")
+            },
             skipped("client-faults/flood", "a client-side fixture"),
             pass("bad-input/garbage"),
         ],
@@ -159,6 +185,12 @@ pub(super) fn sample() -> Matrix {
             machine: "Linux 6.8.0 x86_64, 8 cores".to_owned(),
             command: "relay-conformance matrix --jobs 4".to_owned(),
             corpus: "fixtures/corpus".to_owned(),
+            corpus_digest: Some(
+                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".to_owned(),
+            ),
+            kit_version: "0.1.0".to_owned(),
+            kit_commit: Some("c600bb7105add7fba07f93fed3748c1ba15cdc42".to_owned()),
+            link_base: Some("../../".to_owned()),
         },
         fixtures,
         implementations: vec![broker_3_2_5, mock, relay_client, sdk, python],
