@@ -25,6 +25,10 @@ pub const EXIT_USAGE: u8 = 2;
     about = "Checks Agent Relay brokers and clients against protocol fixtures."
 )]
 struct Cli {
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE
+    /// forces it), always, never. Reports written to files are never coloured.
+    #[arg(long, global = true, value_name = "WHEN", default_value_t = clap::ColorChoice::Auto)]
+    color: clap::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,6 +58,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every coloured line goes through anstream, which reads this choice.
+    match cli.color {
+        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
+        clap::ColorChoice::Always => anstream::ColorChoice::Always,
+        clap::ColorChoice::Never => anstream::ColorChoice::Never,
+    }
+    .write_global();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -7,6 +7,12 @@
 //! process group's drain keeps the last lines of its stderr for reports. Dropping a
 //! [`BrokerProcess`] kills the whole group, so neither the broker nor the workers it spawned
 //! outlive the run.
+//!
+//! The lines kept for reports are meant for a person: the real brokers colour their logs, so
+//! every kept line that is not a frame loses its ANSI escape sequences and other control
+//! characters ([`plain_text`]), and the broker's stdout log lines are counted apart from its
+//! protocol lines, so that a chatty broker never pushes the frames out of a trace
+//! ([`BrokerProcess::received_tail`]).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -25,6 +31,9 @@ use tokio_util::codec::FramedRead;
 
 /// How many lines of each kind a report keeps.
 pub const TAIL_LINES: usize = 12;
+
+/// The longest log line a trace keeps, in characters (the rest is cut, with `…`).
+pub const MAX_LOG_LINE_CHARS: usize = 500;
 
 /// A line from the broker's stdout, or its end.
 #[derive(Debug)]
@@ -54,7 +63,55 @@ pub struct BrokerProcess {
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<Received>,
     sent: VecDeque<String>,
-    received: VecDeque<String>,
+    received: ReceivedTail,
+}
+
+/// What a broker wrote on stdout, as a trace keeps it: the last protocol lines (frames, and lines
+/// that tried to be one: malformed or oversized), and apart from them how many log lines came
+/// and the last one, shown without its escape sequences.
+#[derive(Debug, Default)]
+pub struct ReceivedTail {
+    protocol: VecDeque<String>,
+    log_lines: usize,
+    /// As received: made plain only when shown.
+    last_log: Option<String>,
+}
+
+impl ReceivedTail {
+    /// Keeps `line`: a protocol line in the tail (the last [`TAIL_LINES`]), a log line counted.
+    pub fn push(&mut self, line: &Line) {
+        match line {
+            Line::NonProtocol(text) => {
+                self.log_lines += 1;
+                match &mut self.last_log {
+                    Some(last) => last.clone_from(text),
+                    None => self.last_log = Some(text.clone()),
+                }
+            }
+            Line::Frame(_) | Line::Malformed { .. } | Line::Oversized { .. } => {
+                push_bounded(&mut self.protocol, relay_fixture::wire::describe_line(line));
+            }
+        }
+    }
+
+    /// The trace: the last protocol lines, oldest first, then (if the broker wrote any log lines)
+    /// one line in parentheses with their count and the last of them, e.g.
+    /// `(and 37 log lines, the last: INFO relay_broker: shutting down)`.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.protocol.iter().cloned().collect();
+        if let Some(last) = &self.last_log {
+            let last = cut(plain_text(last), MAX_LOG_LINE_CHARS);
+            let and = if lines.is_empty() { "" } else { "and " };
+            let count = self.log_lines;
+            let which = if count == 1 {
+                "log line:"
+            } else {
+                "log lines, the last:"
+            };
+            lines.push(format!("({and}{count} {which} {last})"));
+        }
+        lines
+    }
 }
 
 /// Where a [`GroupChild`] works.
@@ -150,9 +207,11 @@ impl GroupChild {
     /// The last lines the process wrote to stderr, read to its end: call it once the group is
     /// gone (after [`kill_group`](Self::kill_group)), so that the last words are not lost to the
     /// reader still catching up. A descendant that left the group may hold the pipe open; the
-    /// reader is given two seconds for the rest.
+    /// reader is given two seconds for the rest. The lines come without escape sequences
+    /// ([`plain_text`]).
     pub async fn stderr_tail(&mut self) -> Vec<String> {
-        self.group.stderr_tail_after_exit(STDERR_DRAIN).await
+        let tail = self.group.stderr_tail_after_exit(STDERR_DRAIN).await;
+        tail.iter().map(|line| plain_text(line)).collect()
     }
 }
 
@@ -187,7 +246,7 @@ impl BrokerProcess {
             stdin: Some(stdin),
             lines,
             sent: VecDeque::with_capacity(TAIL_LINES),
-            received: VecDeque::with_capacity(TAIL_LINES),
+            received: ReceivedTail::default(),
         })
     }
 
@@ -222,7 +281,7 @@ impl BrokerProcess {
             .ok()?
             .unwrap_or(Received::Eof);
         if let Received::Line(line) = &received {
-            push_bounded(&mut self.received, relay_fixture::wire::describe_line(line));
+            self.received.push(line);
         }
         Some(received)
     }
@@ -253,18 +312,37 @@ impl BrokerProcess {
         self.sent.iter().cloned().collect()
     }
 
-    /// The last lines received from the broker.
+    /// What the broker wrote on stdout, for a trace: the last protocol lines, then a line
+    /// summing up its log lines ([`ReceivedTail::lines`]).
     pub fn received_tail(&self) -> Vec<String> {
-        self.received.iter().cloned().collect()
+        self.received.lines()
     }
 }
 
-/// Appends `line` to `tail`, keeping the last [`TAIL_LINES`].
+/// Appends `line` to `tail` without its escape sequences ([`plain_text`]), keeping the last
+/// [`TAIL_LINES`].
 pub fn push_bounded(tail: &mut VecDeque<String>, line: String) {
     if tail.len() == TAIL_LINES {
         tail.pop_front();
     }
-    tail.push_back(line);
+    tail.push_back(plain_text(&line));
+}
+
+/// `text` as a person should read it: without ANSI escape sequences (colours, cursor moves) and
+/// the other control characters a terminal would act on; tabs and spaces are kept.
+pub fn plain_text(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    anstream::adapter::strip_str(text).to_string()
+}
+
+/// `text`, cut to `max` characters (the cut marked with `…`).
+fn cut(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
 }
 
 fn exit_status(status: relay_process::ExitStatus) -> ExitStatus {
@@ -273,5 +351,79 @@ fn exit_status(status: relay_process::ExitStatus) -> ExitStatus {
         relay_process::ExitStatus::Signal(number) => {
             Signal::from_number(number).map_or(ExitStatus::Code(-1), ExitStatus::Signal)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(id: usize) -> Line {
+        relay_protocol::classify(
+            format!(r#"{{"v":1,"type":"ok","request_id":"req_{id}","payload":{{}}}}"#).as_bytes(),
+        )
+    }
+
+    fn log(text: &str) -> Line {
+        Line::NonProtocol(format!(
+            "\u{1b}[2m12:00:00\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m {text}"
+        ))
+    }
+
+    #[test]
+    fn log_lines_never_push_frames_out_of_the_trace() {
+        let mut tail = ReceivedTail::default();
+        tail.push(&frame(0));
+        for n in 0..100 {
+            tail.push(&log(&format!("line {n}")));
+        }
+        tail.push(&frame(1));
+        tail.push(&log("the end"));
+        assert_eq!(
+            tail.lines(),
+            [
+                r#"{"v":1,"type":"ok","request_id":"req_0","payload":{}}"#,
+                r#"{"v":1,"type":"ok","request_id":"req_1","payload":{}}"#,
+                "(and 101 log lines, the last: 12:00:00  INFO the end)",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_frames_and_says_how_many_log_lines_came() {
+        let mut tail = ReceivedTail::default();
+        for id in 0..TAIL_LINES + 3 {
+            tail.push(&frame(id));
+        }
+        let lines = tail.lines();
+        assert_eq!(lines.len(), TAIL_LINES);
+        assert!(lines[0].contains("req_3"), "{lines:?}");
+        assert!(lines[TAIL_LINES - 1].contains(&format!("req_{}", TAIL_LINES + 2)));
+
+        let mut only_log = ReceivedTail::default();
+        only_log.push(&log("alone"));
+        assert_eq!(only_log.lines(), ["(1 log line: 12:00:00  INFO alone)"]);
+        assert!(ReceivedTail::default().lines().is_empty());
+    }
+
+    #[test]
+    fn kept_lines_lose_escape_sequences_and_are_bounded() {
+        assert_eq!(
+            plain_text("\u{1b}[1;31mERROR\u{1b}[0m\tbell\u{7} \u{1b}]0;title\u{7}done"),
+            "ERROR\tbell done"
+        );
+        assert_eq!(plain_text("plain: é"), "plain: é");
+        let mut tail = VecDeque::new();
+        push_bounded(&mut tail, "\u{1b}[2mdim\u{1b}[0m".to_owned());
+        assert_eq!(tail, ["dim"]);
+
+        let mut long = ReceivedTail::default();
+        long.push(&Line::NonProtocol("é".repeat(MAX_LOG_LINE_CHARS + 10)));
+        let shown = &long.lines()[0];
+        assert!(shown.ends_with(&format!("{}…)", "é".repeat(10))), "{shown}");
+        assert_eq!(
+            shown.chars().count(),
+            "(1 log line: ".len() + MAX_LOG_LINE_CHARS + 2
+        );
     }
 }

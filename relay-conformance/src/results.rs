@@ -1,7 +1,7 @@
 //! What a run found: one result per fixture, and the summary.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use relay_fixture::verdict::Failure;
 use relay_fixture::{Fixture, Level, LoadError};
@@ -82,16 +82,23 @@ pub struct FixtureResult {
     pub steps_completed: usize,
     /// Steps in the transcript.
     pub steps_total: usize,
-    /// How long it took.
-    #[serde(with = "millis")]
+    /// How long it took (`duration_ms` in JSON: whole milliseconds).
+    #[serde(rename = "duration_ms", with = "millis")]
     pub duration: Duration,
+    /// Why the fixture does not load, if it does not (then `id` is its file, `level` is `None`,
+    /// `status` is an error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_error: Option<String>,
     /// The last lines written to the broker.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sent_tail: Vec<String>,
-    /// The last lines the broker wrote on stdout.
+    /// What the broker wrote on stdout: its last protocol lines (frames, malformed or oversized
+    /// lines), oldest first; then, if it also wrote log lines there, one line in parentheses
+    /// with their count and the last of them (e.g. `(and 37 log lines, the last: …)`), so that
+    /// log lines never push frames out. An adapter's result holds its last report lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub received_tail: Vec<String>,
-    /// The last lines the broker wrote on stderr.
+    /// The last lines the broker wrote on stderr, without escape sequences.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stderr_tail: Vec<String>,
     /// The attempts before this one that failed or errored, oldest first (`--retries`): a result
@@ -108,8 +115,8 @@ pub struct FailedAttempt {
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
-    /// How long it took.
-    #[serde(with = "millis")]
+    /// How long it took (`duration_ms` in JSON: whole milliseconds).
+    #[serde(rename = "duration_ms", with = "millis")]
     pub duration: Duration,
 }
 
@@ -178,6 +185,7 @@ impl FixtureResult {
         let mut result = Self::pending_file(file);
         result.status = Status::Error;
         result.failure = Some(Failure::new(format!("the fixture does not load: {error}")));
+        result.load_error = Some(error.to_string());
         result
     }
 
@@ -202,6 +210,7 @@ impl FixtureResult {
             steps_completed: 0,
             steps_total: 0,
             duration: Duration::ZERO,
+            load_error: None,
             sent_tail: Vec::new(),
             received_tail: Vec::new(),
             stderr_tail: Vec::new(),
@@ -291,17 +300,37 @@ impl Summary {
         ]
     }
 
+    /// How many results were counted: the sum of [`counts`](Self::counts).
+    pub fn total(&self) -> usize {
+        self.counts().iter().map(|(_, count)| count).sum()
+    }
+
     /// Results that fail the run: unexpected failures and errors, and stale baseline entries.
     pub fn unexpected(&self) -> usize {
         self.failed + self.errors + self.stale
     }
 }
 
+/// The format of the JSON run report (`--format json`), written as its `format` member:
+/// `relay-conformance-report/<major>`. Additions (new optional members) keep the major version; a
+/// change that could mislead a reader that ignores unknown members bumps it (docs/REPORTS.md).
+pub const REPORT_FORMAT: &str = "relay-conformance-report/1";
+
+/// The major version of [`REPORT_FORMAT`]: [`RunReport::load`] reads this one only.
+pub const REPORT_FORMAT_MAJOR: u64 = 1;
+
+/// The largest run report [`RunReport::load`] reads (a corpus of thousands of fixtures, each
+/// with its last lines, stays far below).
+pub const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// A whole run, for the reports written at its end (and read back by `coverage` and `matrix`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     /// What was checked, e.g. `agent-relay-broker 3.2.5` or `mock-broker`.
     pub implementation: String,
+    /// When, where and by which kit the run was made.
+    #[serde(flatten)]
+    pub context: RunContext,
     /// The baseline applied, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<PathBuf>,
@@ -312,6 +341,100 @@ pub struct RunReport {
     pub results: Vec<FixtureResult>,
     /// The counts.
     pub summary: Summary,
+}
+
+/// When, where and by which kit a run was made; each member is absent when not known (a report
+/// put together by hand, in a test).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunContext {
+    /// When the run started (`started_at` in JSON: RFC 3339 in UTC, to the millisecond).
+    #[serde(with = "rfc3339", skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<SystemTime>,
+    /// How long the whole run took, wall-clock (`duration_ms` in JSON: whole milliseconds).
+    #[serde(
+        rename = "duration_ms",
+        with = "optional_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duration: Option<Duration>,
+    /// The machine's host name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// The relay-conformance version that ran it (`kit_version` in JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kit_version: Option<String>,
+}
+
+impl RunContext {
+    /// A run starting now, on this machine, with this kit.
+    pub fn start() -> Self {
+        Self {
+            started_at: Some(SystemTime::now()),
+            duration: None,
+            hostname: Some(crate::provenance::hostname()),
+            kit_version: Some(crate::provenance::KIT_VERSION.to_owned()),
+        }
+    }
+
+    /// The run, finished now: its duration set from its start.
+    pub fn finish(mut self) -> Self {
+        self.duration = self
+            .started_at
+            .and_then(|started| SystemTime::now().duration_since(started).ok());
+        self
+    }
+}
+
+/// Optional times as RFC 3339 in UTC, to the millisecond: `2026-11-24T06:44:12.345Z`.
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        time: &Option<SystemTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => serializer.collect_str(&humantime::format_rfc3339_millis(*time)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        humantime::parse_rfc3339(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Optional durations as whole milliseconds.
+mod optional_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        duration: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match duration {
+            Some(duration) => super::millis::serialize(duration, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(deserializer)?.map(Duration::from_millis))
+    }
 }
 
 /// A run report that cannot be read back.
@@ -326,6 +449,12 @@ pub enum ReadReportError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than [`MAX_REPORT_BYTES`].
+    #[error("{} is larger than a run report can be ({MAX_REPORT_BYTES} bytes)", file.display())]
+    TooLarge {
+        /// The file.
+        file: PathBuf,
+    },
     /// The file is not a run report (`--format json`).
     #[error("{} is not a run report (`--format json`)", file.display())]
     Invalid {
@@ -335,18 +464,93 @@ pub enum ReadReportError {
         #[source]
         source: serde_json::Error,
     },
+    /// The file has no `format` member: not a run report, or one written before reports had a
+    /// format.
+    #[error(
+        "{} has no `format` member: not a run report of this kit (`--format json`), or one written before reports were versioned; run it again",
+        file.display()
+    )]
+    NoFormat {
+        /// The file.
+        file: PathBuf,
+    },
+    /// The file is a report of another format, or of another major version.
+    #[error(
+        "{} is a `{format}` document; this relay-conformance reads `{REPORT_FORMAT}` (any `relay-conformance-report/{REPORT_FORMAT_MAJOR}.x`)",
+        file.display()
+    )]
+    UnsupportedFormat {
+        /// The file.
+        file: PathBuf,
+        /// The format it declares.
+        format: String,
+    },
+}
+
+/// Whether `format` is a version of the run report this kit reads: `relay-conformance-report/1`,
+/// or `relay-conformance-report/1.<minor>`.
+pub fn reads_format(format: &str) -> bool {
+    let Some(version) = format.strip_prefix("relay-conformance-report/") else {
+        return false;
+    };
+    let major = version.split_once('.').map_or(version, |(major, _)| major);
+    major.parse::<u64>() == Ok(REPORT_FORMAT_MAJOR)
 }
 
 impl RunReport {
-    /// Reads a report written with `--format json`.
+    /// Reads a report written with `--format json`: one of format [`REPORT_FORMAT`] (any minor
+    /// version of its major), at most [`MAX_REPORT_BYTES`] long.
     pub fn load(file: &Path) -> Result<Self, ReadReportError> {
-        let bytes = std::fs::read(file).map_err(|source| ReadReportError::Read {
+        use std::io::Read;
+
+        let read_error = |source| ReadReportError::Read {
             file: file.to_owned(),
             source,
-        })?;
-        serde_json::from_slice(&bytes).map_err(|source| ReadReportError::Invalid {
-            file: file.to_owned(),
-            source,
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(file)
+            .and_then(|opened| opened.take(MAX_REPORT_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_REPORT_BYTES {
+            return Err(ReadReportError::TooLarge {
+                file: file.to_owned(),
+            });
+        }
+        Self::from_json(&bytes).map_err(|error| match error {
+            FromJsonError::Json(source) => ReadReportError::Invalid {
+                file: file.to_owned(),
+                source,
+            },
+            FromJsonError::NoFormat => ReadReportError::NoFormat {
+                file: file.to_owned(),
+            },
+            FromJsonError::Unsupported(format) => ReadReportError::UnsupportedFormat {
+                file: file.to_owned(),
+                format,
+            },
         })
     }
+
+    /// Reads a report from its JSON text: its `format` first, then the rest.
+    fn from_json(bytes: &[u8]) -> Result<Self, FromJsonError> {
+        #[derive(Deserialize)]
+        struct Header {
+            format: Option<serde_json::Value>,
+        }
+        let header: Header = serde_json::from_slice(bytes).map_err(FromJsonError::Json)?;
+        match header.format {
+            None => Err(FromJsonError::NoFormat),
+            Some(serde_json::Value::String(format)) if reads_format(&format) => {
+                serde_json::from_slice(bytes).map_err(FromJsonError::Json)
+            }
+            Some(serde_json::Value::String(format)) => Err(FromJsonError::Unsupported(format)),
+            Some(other) => Err(FromJsonError::Unsupported(other.to_string())),
+        }
+    }
+}
+
+enum FromJsonError {
+    Json(serde_json::Error),
+    NoFormat,
+    Unsupported(String),
 }
