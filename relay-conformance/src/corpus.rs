@@ -16,6 +16,27 @@ pub struct Corpus {
     entries: Vec<Entry>,
 }
 
+/// Which fixtures of a corpus run: those matching any filter (every one, without filters) and no
+/// skip. Patterns are globs over fixture ids (`lifecycle/*`, `events/{spawn,release}-*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Run only the fixtures matching one of these.
+    pub filters: Vec<String>,
+    /// Leave out the fixtures matching one of these.
+    pub skips: Vec<String>,
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let options = self
+            .filters
+            .iter()
+            .map(|filter| format!("--filter `{filter}`"))
+            .chain(self.skips.iter().map(|skip| format!("--skip `{skip}`")));
+        write!(f, "{}", options.collect::<Vec<_>>().join(" "))
+    }
+}
+
 /// One fixture file of a corpus.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -26,6 +47,14 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Whether the fixture's id (or its file, if it did not load) matches `matcher`.
+    fn matches(&self, matcher: &GlobSet) -> bool {
+        match &self.loaded {
+            Ok(fixture) => matcher.is_match(&fixture.id),
+            Err(_) => matcher.is_match(&self.file),
+        }
+    }
+
     /// The fixture's id, or its file if it did not load.
     pub fn id(&self) -> String {
         match &self.loaded {
@@ -56,8 +85,18 @@ pub enum CorpusError {
         #[source]
         source: crate::glob::GlobError,
     },
+    /// A `--filter` or `--skip` pattern matches no fixture of the corpus.
+    #[error("{option} `{pattern}` matches no fixture in {}", dir.display())]
+    NoMatch {
+        /// The directory.
+        dir: PathBuf,
+        /// `--filter` or `--skip`.
+        option: &'static str,
+        /// The pattern.
+        pattern: String,
+    },
     /// Nothing is left to run.
-    #[error("no fixtures in {}{}", dir.display(), filter.as_ref().map_or_else(String::new, |filter| format!(" match `{filter}`")))]
+    #[error("no fixtures in {}{}", dir.display(), filter.as_ref().map_or_else(String::new, |filter| format!(" are left by {filter}")))]
     Empty {
         /// The directory.
         dir: PathBuf,
@@ -95,20 +134,39 @@ impl Corpus {
         })
     }
 
-    /// Keeps the fixtures whose id (or file, for one that did not load) matches the glob `filter`.
-    pub fn select(mut self, filter: Option<&str>) -> Result<Self, CorpusError> {
-        let Some(filter) = filter else {
-            return Ok(self);
-        };
-        let matcher = glob(filter)?;
-        self.entries.retain(|entry| match &entry.loaded {
-            Ok(fixture) => matcher.is_match(&fixture.id),
-            Err(_) => matcher.is_match(&entry.file),
+    /// Narrows the corpus to `selection`: the fixtures whose id (or file, for one that did not
+    /// load) matches one of its filters (all, without filters) and none of its skips. A filter or
+    /// skip that matches no fixture of the whole corpus is an error that names it (a typo would
+    /// otherwise run everything, or nothing, silently).
+    pub fn select(mut self, selection: &Selection) -> Result<Self, CorpusError> {
+        let filters = compile_all(&selection.filters)?;
+        let skips = compile_all(&selection.skips)?;
+        for (pattern, matcher) in selection.filters.iter().zip(&filters) {
+            if !self.entries.iter().any(|entry| entry.matches(matcher)) {
+                return Err(CorpusError::NoMatch {
+                    dir: self.dir,
+                    option: "--filter",
+                    pattern: pattern.clone(),
+                });
+            }
+        }
+        for (pattern, matcher) in selection.skips.iter().zip(&skips) {
+            if !self.entries.iter().any(|entry| entry.matches(matcher)) {
+                return Err(CorpusError::NoMatch {
+                    dir: self.dir,
+                    option: "--skip",
+                    pattern: pattern.clone(),
+                });
+            }
+        }
+        self.entries.retain(|entry| {
+            (filters.is_empty() || filters.iter().any(|matcher| entry.matches(matcher)))
+                && !skips.iter().any(|matcher| entry.matches(matcher))
         });
         if self.entries.is_empty() {
             return Err(CorpusError::Empty {
                 dir: self.dir,
-                filter: Some(filter.to_owned()),
+                filter: Some(selection.to_string()),
             });
         }
         Ok(self)
@@ -125,11 +183,16 @@ impl Corpus {
     }
 }
 
-fn glob(filter: &str) -> Result<GlobSet, CorpusError> {
-    crate::glob::compile(filter).map_err(|source| CorpusError::Filter {
-        filter: filter.to_owned(),
-        source,
-    })
+fn compile_all(patterns: &[String]) -> Result<Vec<GlobSet>, CorpusError> {
+    patterns
+        .iter()
+        .map(|pattern| {
+            crate::glob::compile(pattern).map_err(|source| CorpusError::Filter {
+                filter: pattern.clone(),
+                source,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -137,13 +200,17 @@ mod tests {
     use super::*;
 
     fn corpus() -> Corpus {
-        Corpus::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/corpus")).unwrap()
+        Corpus::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus")).unwrap()
     }
 
     #[test]
     fn a_filter_keeps_the_matching_ids_and_one_that_matches_nothing_says_so() {
+        let only = |filters: &[&str], skips: &[&str]| Selection {
+            filters: filters.iter().map(|s| s.to_string()).collect(),
+            skips: skips.iter().map(|s| s.to_string()).collect(),
+        };
         let all = corpus().entries().len();
-        let lifecycle = corpus().select(Some("lifecycle/*")).unwrap();
+        let lifecycle = corpus().select(&only(&["lifecycle/*"], &[])).unwrap();
         assert!(lifecycle.entries().len() < all);
         assert!(
             lifecycle
@@ -151,10 +218,30 @@ mod tests {
                 .iter()
                 .all(|e| e.id().starts_with("lifecycle/"))
         );
-        let error = corpus().select(Some("nothing/*")).unwrap_err();
-        assert!(error.to_string().contains("match `nothing/*`"), "{error}");
+        let two = corpus()
+            .select(&only(&["lifecycle/*", "events/*"], &["events/*"]))
+            .unwrap();
+        assert_eq!(two.entries().len(), lifecycle.entries().len());
+        let error = corpus()
+            .select(&only(&["lifecycle/*", "nothing/*"], &[]))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string().split(" in ").next(),
+            Some("--filter `nothing/*` matches no fixture"),
+        );
+        let error = corpus().select(&only(&[], &["nothing"])).unwrap_err();
+        assert!(error.to_string().starts_with("--skip `nothing`"), "{error}");
+        let error = corpus()
+            .select(&only(&["lifecycle/*"], &["lifecycle/*"]))
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("are left by --filter `lifecycle/*` --skip `lifecycle/*`"),
+            "{error}"
+        );
         assert!(matches!(
-            corpus().select(Some("[")),
+            corpus().select(&only(&["["], &[])),
             Err(CorpusError::Filter { .. })
         ));
     }

@@ -12,7 +12,7 @@ fn mock_broker() -> PathBuf {
 }
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus")
 }
 
 /// Runs `client` with `args` and the JSON report; returns the exit code and the report.
@@ -170,7 +170,16 @@ echo '{"kind":"finished"}'"#,
 fn an_adapter_that_fails_is_an_error_with_its_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = one_fixture(dir.path(), json!({"result": {"agents": []}}));
-    let adapter = adapter_script(dir.path(), "echo 'SDK not installed' >&2\nexit 3");
+    // The first run (the runner's probe) reports that its client did not start, as a working
+    // adapter may; every later run fails outright.
+    let probed = dir.path().join("probed");
+    let adapter = adapter_script(
+        dir.path(),
+        &format!(
+            "if [ ! -e '{0}' ]; then touch '{0}'; echo '{{\"kind\":\"start_failed\",\"outcome\":{{\"failed\":{{\"message\":\"x\"}}}}}}'; exit 0; fi\necho 'SDK not installed' >&2\nexit 3",
+            probed.display()
+        ),
+    );
     let (_, report) = run_client(&["--adapter", &adapter], &corpus);
     let errored = result(&report, "t/list");
     assert_eq!(errored["status"], "error");
@@ -181,13 +190,37 @@ fn an_adapter_that_fails_is_an_error_with_its_stderr() {
 }
 
 #[test]
+fn an_adapter_that_never_reports_a_start_is_a_usage_error_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = one_fixture(dir.path(), json!({"result": {"agents": []}}));
+    let adapter = adapter_script(dir.path(), "echo 'SDK not installed' >&2\nexit 3");
+    let output = Command::cargo_bin("relay-conformance")
+        .unwrap()
+        .args(["client", "--adapter", &adapter, "--mock-broker"])
+        .arg(mock_broker())
+        .arg("--fixtures")
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("reported no start"), "{stderr}");
+    assert!(stderr.contains("exit code 3"), "{stderr}");
+    assert!(stderr.contains("SDK not installed"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
 fn the_adapter_gets_the_documented_job() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = one_fixture(dir.path(), json!({"result": {"agents": []}}));
     let job_file = dir.path().join("job.json");
     let adapter = adapter_script(
         dir.path(),
-        &format!("printf '%s' \"$job\" > '{}'\nexit 1", job_file.display()),
+        &format!(
+            "printf '%s' \"$job\" > '{}'\necho '{{\"kind\":\"start_failed\",\"outcome\":{{\"failed\":{{\"message\":\"x\"}}}}}}'\nexit 1",
+            job_file.display()
+        ),
     );
     run_client(&["--adapter", &adapter], &corpus);
     let job: Value = serde_json::from_slice(&std::fs::read(&job_file).unwrap()).unwrap();

@@ -10,7 +10,7 @@ use relay_fixture::{fixture_schema_json, load_dir};
 use serde_json::{Value, json};
 
 fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 fn committed_path() -> PathBuf {

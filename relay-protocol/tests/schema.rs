@@ -11,7 +11,7 @@ use relay_protocol::{BrokerFrame, ClientFrame, wire_schema_json};
 use serde_json::Value;
 
 fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/schema/protocol-v1.schema.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/schema/protocol-v1.schema.json")
 }
 
 fn validator() -> jsonschema::Validator {

@@ -37,7 +37,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// A fixture of the workspace corpus (`fixtures/corpus/`).
 pub fn corpus(name: &str) -> PathBuf {
-    crate_dir().join("../fixtures/corpus").join(name)
+    crate_dir().join("fixtures/corpus").join(name)
 }
 
 /// `mock-broker init` as the SDKs start the broker, playing `fixture`.

@@ -39,8 +39,20 @@ pub(crate) async fn broker_target(
     mock_broker: Option<&Path>,
 ) -> anyhow::Result<Arc<dyn Target>> {
     Ok(match (version, binary, mock_broker) {
-        (None, None, Some(program)) => Arc::new(MockBroker::at(program)?),
+        (None, None, Some(program)) => Arc::new(MockBroker::at(program)?.probed().await?),
         (Some(version), None, None) => {
+            let pins = relay_install::PinTable::builtin();
+            let Some(pin) = pins.get(version) else {
+                bail!(
+                    "broker {version} is not pinned; the pinned versions are {} (or give --binary)",
+                    pins.versions().join(", ")
+                );
+            };
+            if pin.generation() != relay_install::Generation::Stdio {
+                bail!(
+                    "broker {version} speaks the HTTP/WebSocket API of 4.0 and later, and this corpus is for stdio protocol v1 (3.x brokers)"
+                );
+            }
             eprintln!("relay-conformance: installing broker {version} (pinned, verified)...");
             Arc::new(BrokerBinary::pinned(version).await?)
         }
@@ -51,8 +63,16 @@ pub(crate) async fn broker_target(
     })
 }
 
-/// Runs the fixtures and reports.
+/// Checks the options, sets up the broker, runs the fixtures and reports.
 pub async fn run(args: BrokerArgs) -> anyhow::Result<u8> {
+    let built_in_baseline = match (&args.version, &args.mock_broker) {
+        (Some(version), _) => Some(format!("broker-{}", version.trim_start_matches('v'))),
+        (None, Some(_)) => Some("mock-broker".to_owned()),
+        (None, None) => None,
+    };
+    let Some(prepared) = args.corpus.prepare(built_in_baseline.as_deref())? else {
+        return Ok(crate::EXIT_OK);
+    };
     let target = broker_target(
         args.version.as_deref(),
         args.binary.as_deref(),
@@ -60,5 +80,5 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<u8> {
         args.mock_broker.as_deref(),
     )
     .await?;
-    args.corpus.run(target).await
+    args.corpus.run(prepared, target).await
 }

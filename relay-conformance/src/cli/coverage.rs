@@ -13,9 +13,9 @@ use crate::{EXIT_OK, EXIT_UNEXPECTED};
 /// The arguments of `coverage`.
 #[derive(Args)]
 pub struct CoverageArgs {
-    /// The fixture corpus.
-    #[arg(long, default_value = "fixtures/corpus")]
-    fixtures: PathBuf,
+    /// The fixture corpus directory (default: the corpus this program was built with).
+    #[arg(long, value_name = "DIR")]
+    fixtures: Option<PathBuf>,
     /// Run reports (`broker`/`client --format json --output FILE`): an item is verified on the
     /// implementations where one of its fixtures passed.
     #[arg(long = "results", value_name = "FILE")]
@@ -42,8 +42,14 @@ enum CoverageFormat {
 
 /// Computes, writes and checks the coverage.
 pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
-    let loaded = relay_fixture::load_dir(&args.fixtures)
-        .with_context(|| format!("cannot read the fixtures in {}", args.fixtures.display()))?;
+    let dir = match &args.fixtures {
+        Some(dir) => dir.clone(),
+        None => relay_conformance::embedded::BuiltIn::get()
+            .context("cannot use the built-in fixtures")?
+            .corpus(),
+    };
+    let loaded = relay_fixture::load_dir(&dir)
+        .with_context(|| format!("cannot read the fixtures in {}", dir.display()))?;
     let mut fixtures = Vec::with_capacity(loaded.len());
     for (file, fixture) in loaded {
         fixtures.push(fixture.with_context(|| format!("{} does not load", file.display()))?);

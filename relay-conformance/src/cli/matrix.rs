@@ -3,11 +3,14 @@
 //! baseline, and writes the compatibility matrix as Markdown, HTML and JSON.
 
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use relay_conformance::corpus::Selection;
+use relay_conformance::embedded::BuiltIn;
 use relay_conformance::matrix::plan::{self, Lineup, Progress, Settings};
 use relay_conformance::matrix::redact::Redactor;
 use relay_conformance::matrix::{self, Meta};
@@ -19,15 +22,18 @@ use crate::{EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE};
 /// The arguments of `matrix`.
 #[derive(Args)]
 pub struct MatrixArgs {
-    /// The fixture corpus.
-    #[arg(long, default_value = "fixtures/corpus")]
-    fixtures: PathBuf,
-    /// Run only the fixtures whose id matches this glob (e.g. `lifecycle/*`).
-    #[arg(long)]
-    filter: Option<String>,
+    /// The fixture corpus directory (default: the corpus this program was built with).
+    #[arg(long, value_name = "DIR")]
+    fixtures: Option<PathBuf>,
+    /// Run only the fixtures whose id matches this glob (e.g. `lifecycle/*`); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    filter: Vec<String>,
+    /// Leave out the fixtures whose id matches this glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    skip: Vec<String>,
     /// How many fixtures of one implementation run at once (implementations run one after another).
     #[arg(long, default_value_t = default_jobs())]
-    jobs: usize,
+    jobs: NonZeroUsize,
     /// Run a fixture that fails or errors unexpectedly again, up to N more times (see `broker`).
     #[arg(long, default_value_t = 0, value_name = "N")]
     retries: u32,
@@ -43,16 +49,22 @@ pub struct MatrixArgs {
     #[arg(long, default_value = "3.2.5,3.2.18", value_name = "VERSIONS")]
     brokers: String,
     /// The directory of the baselines (`broker-<version>.json`, `mock-broker.json`,
-    /// `client-<name>.json`); an implementation without one runs without.
-    #[arg(long, default_value = "fixtures/baselines", value_name = "DIR")]
-    baselines: PathBuf,
+    /// `client-<name>.json`); an implementation without one runs without (default: the baselines
+    /// this program was built with).
+    #[arg(long, value_name = "DIR")]
+    baselines: Option<PathBuf>,
     /// Leave out the SDK adapters (relay-client is always in).
     #[arg(long)]
     no_adapters: bool,
+    /// What the HTML page puts before a fixture's or a baseline's path (relative to the working
+    /// directory) to link to it, e.g. a repository's web address ending in `/` (default: the way
+    /// back from --out-dir to the working directory, e.g. `../../`).
+    #[arg(long, value_name = "PREFIX")]
+    link_base: Option<String>,
 }
 
-fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(2, usize::from)
+fn default_jobs() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Runs every implementation, writes the matrix, and returns the exit code: 0 when every run is as
@@ -60,6 +72,15 @@ fn default_jobs() -> usize {
 /// still written, with that broker not installed). An adapter that is not installed is listed as
 /// such and does not change the exit code.
 pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
+    let built_in = || BuiltIn::get().context("cannot use the built-in fixtures");
+    let fixtures = match args.fixtures {
+        Some(dir) => dir,
+        None => built_in()?.corpus(),
+    };
+    let baselines = match args.baselines {
+        Some(dir) => dir,
+        None => built_in()?.baselines(),
+    };
     let lineup = Lineup {
         brokers: args
             .brokers
@@ -68,20 +89,29 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
             .filter(|version| !version.is_empty())
             .map(str::to_owned)
             .collect(),
-        mock_broker: MockBroker::locate(args.mock_broker.as_deref())?,
+        mock_broker: MockBroker::at(&MockBroker::locate(args.mock_broker.as_deref())?)?
+            .probed()
+            .await?
+            .program,
         relay_client: super::client::relay_client_adapter()?,
         sdk_adapters: !args.no_adapters,
         adapter_env: sdk_cache_env(),
     };
     let settings = Settings {
-        filter: args.filter,
-        jobs: args.jobs,
+        selection: Selection {
+            filters: args.filter,
+            skips: args.skip,
+        },
+        jobs: args.jobs.get(),
         retries: args.retries,
-        baselines: args.baselines,
+        baselines,
     };
     let redactor = Redactor::of_this_machine();
-    let corpus = settings.corpus(&args.fixtures)?;
+    let corpus = settings.corpus(&fixtures)?;
     let plans = plan::plans(&lineup)?;
+    // Checked before anything runs: a run whose matrix cannot be written is not started.
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     for plan in &plans {
         if let Some(reason) = plan.unavailable() {
             eprintln!("relay-conformance: {}: {reason}", plan.name);
@@ -93,7 +123,13 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
             settings.baselines.display()
         );
     }
-    let meta = Meta::of_this_run(&args.fixtures, &redactor);
+    let meta = Meta {
+        link_base: args
+            .link_base
+            .clone()
+            .or_else(|| matrix::link_base_for(&args.out_dir)),
+        ..Meta::of_this_run(&fixtures, &redactor)
+    };
 
     let started = Instant::now();
     let outcome = plan::run_all(plans, &corpus, &settings, meta, &redactor, show).await?;
@@ -103,8 +139,6 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
         ("matrix.html", matrix::html(&matrix)?),
         ("matrix.json", matrix::json(&matrix)),
     ];
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let mut written = Vec::new();
     for (file, text) in files {
         let path = args.out_dir.join(file);

@@ -78,6 +78,270 @@ pub fn sdk_cache_env() -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The languages whose SDK adapter is built in (`adapters/<language>/`, embedded in this program).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkLanguage {
+    /// `@agent-relay/sdk`, through `adapters/typescript/adapter.mjs` (Node.js).
+    TypeScript,
+    /// `agent-relay-sdk`, through `adapters/python/adapter.py` (Python 3.10+).
+    Python,
+}
+
+impl SdkLanguage {
+    /// Its name in `--sdk`, in baseline names and under `adapters/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TypeScript => "typescript",
+            Self::Python => "python",
+        }
+    }
+
+    /// The SDK's package name.
+    pub fn package(self) -> &'static str {
+        match self {
+            Self::TypeScript => "@agent-relay/sdk",
+            Self::Python => "agent-relay-sdk",
+        }
+    }
+
+    /// The version its adapter is pinned to (the default).
+    pub fn pinned(self) -> &'static str {
+        match self {
+            Self::TypeScript => "3.2.5",
+            Self::Python => "3.1.0",
+        }
+    }
+
+    /// The interpreter its adapter runs with, looked up on `PATH`.
+    pub fn interpreter(self) -> &'static str {
+        match self {
+            Self::TypeScript => "node",
+            Self::Python => "python3",
+        }
+    }
+
+    /// The adapter program, in the adapter's directory.
+    pub fn script(self) -> &'static str {
+        match self {
+            Self::TypeScript => "adapter.mjs",
+            Self::Python => "adapter.py",
+        }
+    }
+
+    /// The environment variable that chooses a published version.
+    fn version_env(self) -> &'static str {
+        match self {
+            Self::TypeScript => "RELAY_TS_SDK_VERSION",
+            Self::Python => "RELAY_PY_SDK_VERSION",
+        }
+    }
+}
+
+/// Which SDK of a built-in adapter: `typescript`, `typescript@3.2.18`, `typescript=DIR`, and the
+/// same for `python` (`DIR`: a virtualenv or a source checkout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdkSpec {
+    /// The adapter's language.
+    pub language: SdkLanguage,
+    /// Which SDK.
+    pub source: SdkSource,
+}
+
+/// Where the SDK of an [`SdkSpec`] comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdkSource {
+    /// A published version (the pinned one by default), installed into the cache on demand.
+    Version(String),
+    /// A directory of the user's: an installation, a checkout or a build (TypeScript), a
+    /// virtualenv or a source checkout (Python).
+    Dir(PathBuf),
+}
+
+/// An `--sdk` value that cannot be used, or an SDK that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SdkSpecError {
+    /// It does not parse.
+    #[error("bad SDK `{spec}`: {reason} (give typescript or python, optionally @VERSION or =DIR)")]
+    Parse {
+        /// The value.
+        spec: String,
+        /// Why.
+        reason: String,
+    },
+    /// Its interpreter is not on `PATH`.
+    #[error("{interpreter} is not on PATH (the {language} adapter needs it)")]
+    NoInterpreter {
+        /// The interpreter.
+        interpreter: &'static str,
+        /// The language.
+        language: &'static str,
+    },
+    /// The built-in adapters cannot be written out.
+    #[error(transparent)]
+    BuiltIn(#[from] crate::embedded::BuiltInError),
+    /// Its directory does not exist.
+    #[error("the SDK directory {} does not exist", dir.display())]
+    NoDir {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Installing a published version failed.
+    #[error("cannot install {package} {version}: {reason}")]
+    Install {
+        /// The package.
+        package: &'static str,
+        /// The version.
+        version: String,
+        /// Why (the install script's last lines of stderr).
+        reason: String,
+    },
+}
+
+/// How long installing a published SDK may take (npm or pip, downloads included).
+const INSTALL_DEADLINE: Duration = Duration::from_secs(600);
+
+impl std::str::FromStr for SdkSpec {
+    type Err = SdkSpecError;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let error = |reason: &str| SdkSpecError::Parse {
+            spec: spec.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let split = spec.find(['@', '=']).map(|at| spec.split_at(at));
+        let (name, rest) = split.unwrap_or((spec, ""));
+        let language = match name {
+            "typescript" | "ts" => SdkLanguage::TypeScript,
+            "python" | "py" => SdkLanguage::Python,
+            _ => return Err(error("no built-in adapter of that name")),
+        };
+        let source = match rest.split_at_checked(1) {
+            None => SdkSource::Version(language.pinned().to_owned()),
+            Some(("@", version)) => {
+                semver::Version::parse(version)
+                    .map_err(|_| error("the version is not a version (e.g. 3.2.18)"))?;
+                SdkSource::Version(version.to_owned())
+            }
+            Some((_, "")) => return Err(error("the directory is empty")),
+            Some((_, dir)) => SdkSource::Dir(PathBuf::from(dir)),
+        };
+        Ok(Self { language, source })
+    }
+}
+
+impl SdkSpec {
+    /// The name of the built-in baseline of `version` of this SDK (`client-typescript-3.2.18`).
+    pub fn baseline_name(&self, version: &str) -> String {
+        format!("client-{}-{version}", self.language.name())
+    }
+
+    /// Sets the SDK up: writes the built-in adapter out to the cache, installs a published
+    /// version there if it is not yet (with the adapter's install script: npm or pip), and
+    /// returns the adapter command and the variables that choose the SDK.
+    pub async fn resolve(
+        &self,
+        adapters: &crate::embedded::BuiltInAdapters,
+    ) -> Result<(AdapterCommand, Vec<(String, String)>), SdkSpecError> {
+        let language = self.language;
+        let interpreter =
+            find_on_path(language.interpreter()).ok_or(SdkSpecError::NoInterpreter {
+                interpreter: language.interpreter(),
+                language: language.name(),
+            })?;
+        let dir = adapters.dir(language.name());
+        let mut env = Vec::new();
+        match &self.source {
+            SdkSource::Version(version) => {
+                install(&dir, language, version).await?;
+                env.push((language.version_env().to_owned(), version.clone()));
+            }
+            SdkSource::Dir(given) => {
+                let given = std::path::absolute(given)
+                    .ok()
+                    .filter(|dir| dir.is_dir())
+                    .ok_or_else(|| SdkSpecError::NoDir { dir: given.clone() })?;
+                let shown = given.display().to_string();
+                match language {
+                    SdkLanguage::TypeScript => env.push(("RELAY_TS_SDK_DIR".to_owned(), shown)),
+                    SdkLanguage::Python if given.join("bin").join("python").exists() => {
+                        env.push(("RELAY_PY_SDK_VENV".to_owned(), shown));
+                    }
+                    SdkLanguage::Python => {
+                        // A source checkout runs with the pinned SDK's virtualenv (its
+                        // dependencies), the checkout first on the path.
+                        install(&dir, language, language.pinned()).await?;
+                        env.push(("RELAY_PY_SDK_SOURCE".to_owned(), shown));
+                    }
+                }
+            }
+        }
+        let command = AdapterCommand {
+            program: interpreter,
+            args: vec![dir.join(language.script()).display().to_string()],
+        };
+        Ok((command, env))
+    }
+}
+
+/// Runs `dir/install version` (idempotent: a version already installed is found at once), with a
+/// deadline.
+async fn install(dir: &Path, language: SdkLanguage, version: &str) -> Result<(), SdkSpecError> {
+    let error = |reason: String| SdkSpecError::Install {
+        package: language.package(),
+        version: version.to_owned(),
+        reason,
+    };
+    let mut command = tokio::process::Command::new(dir.join("install"));
+    command
+        .arg(version)
+        .envs(sdk_cache_env())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = match tokio::time::timeout(INSTALL_DEADLINE, command.output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(spawn)) => return Err(error(spawn.to_string())),
+        Err(_) => {
+            return Err(error(format!(
+                "not done within {} s",
+                INSTALL_DEADLINE.as_secs()
+            )));
+        }
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+    Err(error(format!(
+        "{} exited with {}: {}",
+        dir.join("install").display(),
+        output.status,
+        tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+    )))
+}
+
+/// An executable file called `program` in a directory of `PATH`.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate.metadata().is_ok_and(|metadata| {
+                metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
+            })
+        })
+}
+
+/// The SDK an adapter reported it loaded (its `started` line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedSdk {
+    /// The package name.
+    pub sdk: String,
+    /// Its version.
+    pub version: String,
+}
+
 /// A client under test: its adapter, and the mock-broker its SDK starts.
 #[derive(Debug, Clone)]
 pub struct SdkAdapter {
@@ -116,13 +380,161 @@ impl Target for SdkAdapter {
     }
 }
 
+/// What one run of an adapter came to, before it is judged.
+struct Conversation {
+    /// The report lines it wrote.
+    reported: Vec<ReportLine>,
+    /// Whether it closed its stdout and exited within the deadline.
+    finished_in_time: bool,
+    /// How it exited, if it did.
+    exit: Option<relay_fixture::ExitStatus>,
+    /// mock-broker's verdict, if it wrote one.
+    verdict: Option<Verdict>,
+}
+
+/// An adapter command that does not work at all: a misconfiguration, not an SDK's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterProbeError {
+    /// It did not start.
+    #[error("{reason}")]
+    Spawn {
+        /// Why (naming the command).
+        reason: String,
+    },
+    /// It started but reported no start of its client (a wrong command, its SDK not installed).
+    #[error(
+        "the adapter `{command}` reported no start (no `started` or `start_failed` line of {PROTOCOL}) given the job of `{fixture}`, and exited with {exit}{}",
+        if stderr_tail.is_empty() { String::new() } else { format!("; its stderr ended with:\n  {}", stderr_tail.join("\n  ")) }
+    )]
+    Silent {
+        /// The command.
+        command: String,
+        /// The fixture of the job.
+        fixture: String,
+        /// How it exited.
+        exit: String,
+        /// The last lines of its stderr.
+        stderr_tail: Vec<String>,
+    },
+}
+
 impl SdkAdapter {
+    /// Runs the adapter once on `fixture` and checks that it speaks the adapter protocol at all (it
+    /// starts, and reports its client's start or failure to start), so that a wrong command is one
+    /// clear error rather than an ERROR per fixture. Returns the SDK its `started` line named, if
+    /// its client started.
+    pub async fn probe(
+        &self,
+        file: &Path,
+        fixture: &Fixture,
+    ) -> Result<Option<LoadedSdk>, AdapterProbeError> {
+        let command = || {
+            std::iter::once(self.command.program.display().to_string())
+                .chain(self.command.args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let result = FixtureResult::pending(file, fixture);
+        let (conversation, result) = match self.converse(file, fixture, result).await {
+            Ok(done) => done,
+            Err(result) => {
+                return Err(AdapterProbeError::Spawn {
+                    reason: result
+                        .failure
+                        .map_or_else(String::new, |failure| failure.reason),
+                });
+            }
+        };
+        let mut started = false;
+        let mut loaded = None;
+        for line in &conversation.reported {
+            match line {
+                ReportLine::Started { sdk, version } => {
+                    started = true;
+                    loaded = Some(LoadedSdk {
+                        sdk: bounded(sdk),
+                        version: bounded(version),
+                    });
+                }
+                ReportLine::StartFailed { .. } => started = true,
+                ReportLine::Outcome { .. } | ReportLine::Finished => {}
+            }
+        }
+        if started {
+            return Ok(loaded);
+        }
+        Err(AdapterProbeError::Silent {
+            command: command(),
+            fixture: fixture.id.clone(),
+            exit: conversation.exit.map_or_else(
+                || "nothing (it was stopped)".to_owned(),
+                |status| status.to_string(),
+            ),
+            stderr_tail: result.stderr_tail,
+        })
+    }
+
     async fn play(
         &self,
         file: &Path,
         fixture: &Fixture,
-        mut result: FixtureResult,
+        result: FixtureResult,
     ) -> Result<FixtureResult, FixtureResult> {
+        let (conversation, result) = self.converse(file, fixture, result).await?;
+        let Conversation {
+            reported,
+            finished_in_time,
+            exit,
+            verdict,
+        } = conversation;
+        if !finished_in_time || exit.is_none() {
+            let reason = format!(
+                "the adapter did not finish within {} ms",
+                (fixture.longest_play() + ADAPTER_GRACE).as_millis()
+            );
+            return Err(error_result(result, reason));
+        }
+        let judged = judge(fixture, &reported, verdict);
+        let exit_ok = matches!(exit, Some(relay_fixture::ExitStatus::Code(0)));
+        match judged {
+            Judged::Pass if !exit_ok => {
+                let reason = format!(
+                    "the adapter exited with {}",
+                    exit.map_or_else(|| "?".to_owned(), |status| status.to_string())
+                );
+                Err(error_result(result, reason))
+            }
+            Judged::Pass => {
+                let mut result = result;
+                result.status = Status::Pass;
+                Ok(result)
+            }
+            Judged::Skip(reason) => Ok(result.skip(reason)),
+            Judged::Fail(failure) => {
+                let mut result = result;
+                result.status = Status::Fail;
+                result.failure = Some(failure);
+                Ok(result)
+            }
+            Judged::Error(reason) => {
+                let reason = match (exit_ok, exit) {
+                    (false, Some(status)) => format!("{reason} (the adapter exited with {status})"),
+                    _ => reason,
+                };
+                Err(error_result(result, reason))
+            }
+        }
+    }
+
+    /// Starts the adapter with the job of `fixture`, gathers what it reports until it exits (or the
+    /// deadline), and reads mock-broker's verdict; the tails go into `result`. `Err`: the adapter
+    /// could not be started (an error result).
+    async fn converse(
+        &self,
+        file: &Path,
+        fixture: &Fixture,
+        mut result: FixtureResult,
+    ) -> Result<(Conversation, FixtureResult), FixtureResult> {
         let reports = match tempfile::Builder::new()
             .prefix("relay-conformance-report-")
             .tempdir()
@@ -200,42 +612,15 @@ impl SdkAdapter {
         if let Some(verdict) = &verdict {
             result.steps_completed = verdict.steps_completed;
         }
-
-        if !finished_in_time || exit.is_none() {
-            let reason = format!(
-                "the adapter did not finish within {} ms",
-                (fixture.longest_play() + ADAPTER_GRACE).as_millis()
-            );
-            return Err(error_result(result, reason));
-        }
-        let judged = judge(fixture, &reported, verdict);
-        let exit_ok = matches!(exit, Some(relay_fixture::ExitStatus::Code(0)));
-        match judged {
-            Judged::Pass if !exit_ok => {
-                let reason = format!(
-                    "the adapter exited with {}",
-                    exit.map_or_else(|| "?".to_owned(), |status| status.to_string())
-                );
-                Err(error_result(result, reason))
-            }
-            Judged::Pass => {
-                result.status = Status::Pass;
-                Ok(result)
-            }
-            Judged::Skip(reason) => Ok(result.skip(reason)),
-            Judged::Fail(failure) => {
-                result.status = Status::Fail;
-                result.failure = Some(failure);
-                Ok(result)
-            }
-            Judged::Error(reason) => {
-                let reason = match (exit_ok, exit) {
-                    (false, Some(status)) => format!("{reason} (the adapter exited with {status})"),
-                    _ => reason,
-                };
-                Err(error_result(result, reason))
-            }
-        }
+        Ok((
+            Conversation {
+                reported,
+                finished_in_time,
+                exit,
+                verdict,
+            },
+            result,
+        ))
     }
 }
 
@@ -372,6 +757,12 @@ fn broker_name_and_channels(args: &[String]) -> (String, Vec<String>) {
     (name, channels)
 }
 
+/// At most 100 characters of a name an adapter reported, without control characters: it goes into
+/// labels and file names.
+fn bounded(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(100).collect()
+}
+
 fn describe_action(action: &JobAction) -> String {
     format!("{}({})", action.call, action.args)
 }
@@ -393,6 +784,54 @@ mod tests {
         assert_eq!(adapter.args, ["my dir/adapter.mjs", "--flag"]);
         assert!(AdapterCommand::parse("  ").is_err());
         assert!(AdapterCommand::parse("node 'unterminated").is_err());
+    }
+
+    #[test]
+    fn sdk_specs_name_a_language_and_a_version_or_a_directory() {
+        let spec = |text: &str| text.parse::<SdkSpec>();
+        assert_eq!(
+            spec("typescript").unwrap(),
+            SdkSpec {
+                language: SdkLanguage::TypeScript,
+                source: SdkSource::Version("3.2.5".to_owned())
+            }
+        );
+        assert_eq!(
+            spec("python@3.2.18").unwrap().source,
+            SdkSource::Version("3.2.18".to_owned())
+        );
+        assert_eq!(
+            spec("python").unwrap().source,
+            SdkSource::Version("3.1.0".to_owned())
+        );
+        assert_eq!(
+            spec("ts=../sdk@next").unwrap(),
+            SdkSpec {
+                language: SdkLanguage::TypeScript,
+                source: SdkSource::Dir(PathBuf::from("../sdk@next"))
+            }
+        );
+        assert_eq!(
+            spec("typescript@3.2.18").unwrap().baseline_name("3.2.18"),
+            "client-typescript-3.2.18"
+        );
+        for bad in [
+            "rust",
+            "typescript@",
+            "typescript@latest",
+            "python=",
+            "",
+            "@3.2.5",
+        ] {
+            let error = spec(bad).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("bad SDK `{bad}`")), "{error}");
+        }
+    }
+
+    #[test]
+    fn reported_names_are_bounded() {
+        assert_eq!(bounded("a\nb\u{1b}[0m"), "ab[0m");
+        assert_eq!(bounded(&"x".repeat(500)).len(), 100);
     }
 
     #[test]

@@ -48,6 +48,20 @@ pub enum BrokerSetupError {
         #[source]
         source: std::io::Error,
     },
+    /// The broker is of the HTTP/WS generation (4.0 and later): pinned as such, or its probe
+    /// said so (its `--help`, or an `API listening on http://...` line). The stdio runner cannot
+    /// check it.
+    #[error(
+        "broker {} speaks the HTTP/WS API (4.x+), not stdio protocol v1",
+        program.display()
+    )]
+    SpeaksHttp {
+        /// The executable (for a pinned broker, `agent-relay-broker <version>`).
+        program: PathBuf,
+        /// What the probe found, when it was probed.
+        #[source]
+        source: Option<Box<relay_client::ClientError>>,
+    },
     /// The executable is not a stdio protocol v1 broker (or could not be probed).
     #[error("{} cannot be checked", program.display())]
     Probe {
@@ -77,6 +91,14 @@ const PROBE_DEADLINE: Duration = Duration::from_secs(10);
 impl BrokerBinary {
     /// A pinned real broker: installed into the cache (or reused), verified, probed.
     pub async fn pinned(version: &str) -> Result<Self, BrokerSetupError> {
+        if let Some(pin) = relay_install::PinTable::builtin().get(version)
+            && pin.generation() == relay_install::Generation::Http
+        {
+            return Err(BrokerSetupError::SpeaksHttp {
+                program: PathBuf::from(format!("agent-relay-broker {}", pin.version())),
+                source: None,
+            });
+        }
         let installed = relay_install::Installer::new()
             .install(version)
             .await
@@ -97,9 +119,23 @@ impl BrokerBinary {
             })?;
         let info = relay_client::probe_broker(&program, PROBE_DEADLINE)
             .await
-            .map_err(|source| BrokerSetupError::Probe {
-                program: program.clone(),
-                source: Box::new(source),
+            .map_err(|source| {
+                let speaks_http = matches!(
+                    &source,
+                    relay_client::ClientError::NotAStdioBroker { found, .. }
+                        if found.contains("HTTP") || found.contains("API listening on")
+                );
+                if speaks_http {
+                    BrokerSetupError::SpeaksHttp {
+                        program: program.clone(),
+                        source: Some(Box::new(source)),
+                    }
+                } else {
+                    BrokerSetupError::Probe {
+                        program: program.clone(),
+                        source: Box::new(source),
+                    }
+                }
             })?;
         let version = version
             .map(|version| {

@@ -12,6 +12,7 @@
 
 mod adapter;
 mod broker;
+pub mod http_broker;
 mod mock_broker;
 
 use std::path::Path;
@@ -21,9 +22,12 @@ use relay_fixture::{Fixture, Side};
 
 use crate::results::FixtureResult;
 
-pub use adapter::{AdapterCommand, AdapterCommandError, SdkAdapter, sdk_cache_env};
+pub use adapter::{
+    AdapterCommand, AdapterCommandError, AdapterProbeError, LoadedSdk, SdkAdapter, SdkLanguage,
+    SdkSource, SdkSpec, SdkSpecError, find_on_path, sdk_cache_env,
+};
 pub use broker::{BrokerBinary, BrokerSetupError};
-pub use mock_broker::MockBroker;
+pub use mock_broker::{MockBroker, MockBrokerProbeError};
 
 /// An implementation under test; see the [module docs](self).
 pub trait Target: Send + Sync {
