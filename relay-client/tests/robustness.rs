@@ -9,24 +9,25 @@ use futures_util::StreamExt;
 use relay_client::{ClientError, ClientOptions, Diagnostic, ExitStatus, RelayClient, SpawnOptions};
 use relay_protocol::ErrorCode;
 
-/// The mock-broker executable: `$MOCK_BROKER`, or built once from this workspace.
+/// The mock-broker executable: `$MOCK_BROKER`, else the one cargo built beside this test (in the
+/// same target directory: `cargo build --workspace` or `scripts/test` builds it). A test never runs
+/// cargo itself: a build inside a test holds the build lock, with other features, for minutes.
 fn mock_broker() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         if let Some(path) = std::env::var_os("MOCK_BROKER") {
             return PathBuf::from(path);
         }
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "mock-broker"])
-            .current_dir(&workspace)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building mock-broker failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace.join("target"));
-        target.join("debug/mock-broker")
+        // This test runs as <target>/debug/deps/robustness-<hash>.
+        let beside = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("mock-broker")))
+            .filter(|path| path.is_file());
+        beside.unwrap_or_else(|| {
+            panic!(
+                "no mock-broker: set MOCK_BROKER to its path, or build it first (cargo build -p mock-broker)"
+            )
+        })
     })
     .clone()
 }
