@@ -59,10 +59,23 @@ pub struct Player<'f, R, W, E> {
     /// next: moving a pending timer later is an atomic store, where a timer per read takes the
     /// timer wheel's lock twice (every step of a long transcript reads).
     read_deadline: Pin<Box<Sleep>>,
-    /// The `broker` steps' frames, encoded ahead of play where a template can render them: a
-    /// response then costs copying the pieces and encoding the bound ids, not producing and
-    /// encoding the whole frame while the client waits.
-    templates: Vec<Option<FrameTemplate>>,
+    /// The `broker` steps' frames, encoded ahead of play (see [`templates`]).
+    templates: &'f [Option<FrameTemplate>],
+}
+
+/// The template of each step that has one, by index: the `broker` steps' frames encoded ahead of
+/// play where a template can render them. A response then costs copying the pieces and encoding
+/// the bound ids, not producing and encoding the whole frame while the client waits.
+#[inline(never)]
+pub fn templates(fixture: &Fixture) -> Vec<Option<FrameTemplate>> {
+    fixture
+        .transcript
+        .iter()
+        .map(|step| match &step.action {
+            StepAction::Broker(pattern) => FrameTemplate::compile(pattern),
+            _ => None,
+        })
+        .collect()
 }
 
 impl<'f, R, W, E> Player<'f, R, W, E>
@@ -71,9 +84,15 @@ where
     W: AsyncWrite + Unpin,
     E: AsyncWrite + Unpin,
 {
-    /// A player of `fixture` that reads the client's frames from `input`, writes the broker's stdout to
-    /// `output` and its stderr to `errors`.
-    pub fn new(fixture: &'f Fixture, input: R, output: W, errors: E) -> Self {
+    /// A player of `fixture`, whose [`templates`] are `templates`, that reads the client's frames
+    /// from `input`, writes the broker's stdout to `output` and its stderr to `errors`.
+    pub fn new(
+        fixture: &'f Fixture,
+        templates: &'f [Option<FrameTemplate>],
+        input: R,
+        output: W,
+        errors: E,
+    ) -> Self {
         Self {
             fixture,
             input: FramedRead::new(input, RawLineCodec::default()),
@@ -83,14 +102,7 @@ where
             step: 0,
             final_output_started: false,
             read_deadline: Box::pin(tokio::time::sleep(Duration::ZERO)),
-            templates: fixture
-                .transcript
-                .iter()
-                .map(|step| match &step.action {
-                    StepAction::Broker(pattern) => FrameTemplate::compile(pattern),
-                    _ => None,
-                })
-                .collect(),
+            templates,
         }
     }
 
@@ -99,14 +111,10 @@ where
         self.step
     }
 
-    /// What the transcript's `$bind` names are bound to so far.
-    pub fn bindings(&self) -> &Bindings {
-        &self.bindings
-    }
-
-    /// The client's input and output, back from the player (input it buffered is dropped).
-    pub fn into_io(self) -> (R, W) {
-        (self.input.into_inner(), self.output)
+    /// The client's input and output, back from the player (input it buffered is dropped), and what
+    /// the transcript's `$bind` names were bound to.
+    pub fn into_parts(self) -> (R, W, Bindings) {
+        (self.input.into_inner(), self.output, self.bindings)
     }
 
     /// Plays every step, then (without an `exit` step) waits for the client to close stdin. The
@@ -232,7 +240,9 @@ where
         let deadline = self.deadline(Some(step));
         match &step.action {
             StepAction::Client(pattern) => {
-                let frame = self.read_frame(deadline, pattern.source()).await?;
+                let frame = self
+                    .read_frame(deadline, &|| pattern.source().clone())
+                    .await?;
                 self.match_frame(pattern, frame)?;
             }
             StepAction::ClientAnyOrder(patterns) => {
@@ -240,10 +250,12 @@ where
                 let until = tokio::time::Instant::now() + deadline;
                 let mut remaining: Vec<&Pattern> = patterns.iter().collect();
                 while !remaining.is_empty() {
-                    let expected =
-                        Value::Array(remaining.iter().map(|p| p.source().clone()).collect());
+                    // Written out only for a failure.
+                    let expected = |remaining: &[&Pattern]| {
+                        Value::Array(remaining.iter().map(|p| p.source().clone()).collect())
+                    };
                     let left = until.saturating_duration_since(tokio::time::Instant::now());
-                    let frame = self.read_frame(left, &expected).await?;
+                    let frame = self.read_frame(left, &|| expected(&remaining)).await?;
                     let found = remaining
                         .iter()
                         .position(|pattern| pattern.matches(&frame, &mut self.bindings).is_ok());
@@ -253,7 +265,7 @@ where
                         }
                         None => {
                             return Err(Failure {
-                                expected: Some(expected),
+                                expected: Some(expected(&remaining)),
                                 actual: Some(encode_frame(&frame)),
                                 ..Failure::new(
                                     "the client's frame matches none of the frames still expected",
@@ -288,8 +300,10 @@ where
                 self.expect_raw(bytes, deadline).await?;
             }
             StepAction::Broker(pattern) => {
-                let rendered = self.templates[self.step]
-                    .as_ref()
+                let rendered = self
+                    .templates
+                    .get(self.step)
+                    .and_then(Option::as_ref)
                     .and_then(|template| template.render(&self.bindings));
                 let mut line = match rendered {
                     Some(line) => line,
@@ -345,9 +359,15 @@ where
         }
     }
 
-    async fn read_frame(&mut self, deadline: Duration, expected: &Value) -> Result<Value, Failure> {
+    /// The client's next frame within `deadline`; `expected` writes out what the step expects, for
+    /// a failure.
+    async fn read_frame(
+        &mut self,
+        deadline: Duration,
+        expected: &dyn Fn() -> Value,
+    ) -> Result<Value, Failure> {
         let with_expected = |reason: String, actual: Option<String>| Failure {
-            expected: Some(expected.clone()),
+            expected: Some(expected()),
             actual,
             ..Failure::new(reason)
         };
@@ -591,10 +611,11 @@ mod tests {
         let mut errors = Vec::new();
         let output = runtime.block_on(async {
             let (_keep, mut signals) = mpsc::unbounded_channel();
-            let mut player = Player::new(&fixture, &b""[..], Vec::new(), &mut errors);
+            let templates = templates(&fixture);
+            let mut player = Player::new(&fixture, &templates, &b""[..], Vec::new(), &mut errors);
             let end = player.run(&mut signals).await.unwrap();
             assert_eq!(end, End::ClientClosed);
-            player.into_io().1
+            player.into_parts().1
         });
         (output, errors)
     }

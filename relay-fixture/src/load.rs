@@ -5,7 +5,7 @@
 //! but cannot produce, a `$var` read before any step binds it, a step that one side cannot play, a
 //! count, size or duration beyond its bound (see `bounds.rs` and the `MAX_*` constants).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt::Display;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -55,23 +55,41 @@ pub fn load_str(text: &str, file: &Path) -> Result<Fixture, LoadError> {
             format!("the fixture is over the bound of {MAX_FIXTURE_BYTES} bytes (128 MiB)"),
         ));
     }
+    // Parse without tracking the path first: tracking it costs a string for every member of every
+    // object, and only an error needs it. A document that fails is parsed again, tracking the path,
+    // to name where (the same input fails the same way).
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let fixture: Fixture =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|failure| {
+    let fixture = match <Fixture as serde::Deserialize>::deserialize(&mut deserializer) {
+        Ok(fixture) => fixture,
+        Err(failure) => {
+            let (path, reason) = locate(text, failure);
+            return Err(error(path, reason));
+        }
+    };
+    deserializer
+        .end()
+        .map_err(|failure| error(String::new(), failure.to_string()))?;
+    validate(&fixture).map_err(|(path, reason)| error(path, reason))?;
+    Ok(fixture)
+}
+
+/// The JSON path and the reason of the error that parsing `text` as a fixture gives: `failure`,
+/// the error found without tracking the path, located by parsing again with the path tracked.
+fn locate(text: &str, failure: serde_json::Error) -> (String, String) {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, Fixture>(&mut deserializer) {
+        Err(failure) => {
             let path = failure.path().to_string();
             let path = if path == "." || path == "?" {
                 String::new()
             } else {
                 path
             };
-            let (path, reason) = into_step(path, failure.into_inner().to_string());
-            error(path, reason)
-        })?;
-    deserializer
-        .end()
-        .map_err(|failure| error(String::new(), failure.to_string()))?;
-    validate(&fixture).map_err(|(path, reason)| error(path, reason))?;
-    Ok(fixture)
+            into_step(path, failure.into_inner().to_string())
+        }
+        // Not reached: the same text fails the same way whether or not the path is tracked.
+        Ok(_) => into_step(String::new(), failure.to_string()),
+    }
 }
 
 /// Moves the leading `<action>: <pattern path>: ` of a step's error (see `Step`'s deserializer) into
@@ -171,24 +189,24 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
     check_bounds(fixture)?;
     let played_as_client = fixture.sides.contains(&Side::Broker);
     let played_as_broker = fixture.sides.contains(&Side::Client);
-    let mut bound = BTreeSet::new();
+    // The names bound so far, borrowed from the fixture: a long transcript binds thousands.
+    let mut bound: HashSet<&str> = HashSet::new();
+    // The names the step being checked binds: bound once all its patterns are checked.
+    let mut binding: Vec<&str> = Vec::new();
     let last = fixture.transcript.len().saturating_sub(1);
     for (index, step) in fixture.transcript.iter().enumerate() {
-        let at = format!("transcript[{index}]");
-        let patterns: Vec<&Pattern> = match &step.action {
+        // Where, written out only for an error.
+        let at = || format!("transcript[{index}]");
+        let patterns: &[Pattern] = match &step.action {
             StepAction::Client(pattern)
             | StepAction::Broker(pattern)
-            | StepAction::BrokerLog(pattern) => {
-                vec![pattern]
-            }
-            StepAction::ClientAnyOrder(patterns) | StepAction::BrokerAnyOrder(patterns) => {
-                patterns.iter().collect()
-            }
+            | StepAction::BrokerLog(pattern) => std::slice::from_ref(pattern),
+            StepAction::ClientAnyOrder(patterns) | StepAction::BrokerAnyOrder(patterns) => patterns,
             StepAction::ClientRaw(_) | StepAction::ClientHex(_) | StepAction::Signal(_)
                 if played_as_broker =>
             {
                 return Err((
-                    at,
+                    at(),
                     "raw client bytes and signals cannot be expected from a client under test: \
                      use this step in broker-side fixtures only"
                         .into(),
@@ -196,31 +214,34 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
             }
             StepAction::Fault(_) if played_as_client => {
                 return Err((
-                    at,
+                    at(),
                     "faults are injected by mock-broker: use them in client-side fixtures only"
                         .into(),
                 ));
             }
             StepAction::Exit(_) if index != last => {
                 return Err((
-                    at,
+                    at(),
                     "an `exit` step ends the transcript: nothing may follow it".into(),
                 ));
             }
-            _ => Vec::new(),
+            _ => &[],
         };
         // Whichever side a fixture checks, the other side is played: every frame must be producible
         // by its sender and matchable by its receiver.
         for (position, pattern) in patterns.iter().enumerate() {
-            let at = if patterns.len() > 1 {
-                format!("{at}.{}[{position}]", step.action.name())
-            } else {
-                format!("{at}.{}", step.action.name())
+            let at = || {
+                if patterns.len() > 1 {
+                    format!("{}.{}[{position}]", at(), step.action.name())
+                } else {
+                    format!("{}.{}", at(), step.action.name())
+                }
             };
-            check_vars(pattern, &bound, &at)?;
+            check_vars(pattern, &bound, &mut binding, at)?;
             pattern.check_producible().map_err(|error| {
+                let at = at();
                 let inner = match error.path.as_str() {
-                    "" => at.clone(),
+                    "" => at,
                     inner if inner.starts_with('[') => format!("{at}{inner}"),
                     inner => format!("{at}.{inner}"),
                 };
@@ -230,13 +251,13 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
                 )
             })?;
         }
-        for pattern in &patterns {
-            bound.extend(pattern.bound_names().into_iter().map(str::to_owned));
-        }
+        bound.extend(binding.drain(..));
     }
     for (index, action) in fixture.actions.iter().enumerate() {
         if let ActionOutcome::Result(pattern) | ActionOutcome::Error(pattern) = &action.expect {
-            check_vars(pattern, &bound, &format!("actions[{index}].expect"))?;
+            check_vars(pattern, &bound, &mut Vec::new(), || {
+                format!("actions[{index}].expect")
+            })?;
         }
     }
     Ok(())
@@ -353,16 +374,19 @@ fn check_bounds(fixture: &Fixture) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn check_vars(pattern: &Pattern, bound: &BTreeSet<String>, at: &str) -> Result<(), Invalid> {
+/// Checks that every `$var` of `pattern` reads a name in `bound`, and adds the names it binds to
+/// `binding`.
+fn check_vars<'a>(
+    pattern: &'a Pattern,
+    bound: &HashSet<&str>,
+    binding: &mut Vec<&'a str>,
+    at: impl FnOnce() -> String,
+) -> Result<(), Invalid> {
     // Members are matched in key order, not in the order written: a `$var` may only read a name that
     // an earlier step bound.
-    match pattern
-        .var_names()
-        .into_iter()
-        .find(|name| !bound.contains(*name))
-    {
+    match pattern.check_names(|name| bound.contains(name), |name| binding.push(name)) {
         Some(name) => Err((
-            at.to_owned(),
+            at(),
             format!("`$var` `{name}` is not bound by an earlier step"),
         )),
         None => Ok(()),

@@ -3,6 +3,7 @@
 //! See `fixtures/README.md` for the format written for implementers in other languages; the JSON
 //! Schema (`fixtures/schema/fixture.schema.json`) is generated from these types.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -259,35 +260,54 @@ pub struct Step {
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let mut members = serde_json::Map::deserialize(deserializer)?;
+        let members = deserializer.deserialize_map(StepMembers::default())?;
         let within_ms = members
-            .remove("within_ms")
+            .within_ms
             .map(serde_json::from_value)
             .transpose()
             .map_err(|error| D::Error::custom(format!("within_ms: {error}")))?;
         let note = members
-            .remove("note")
+            .note
             .map(serde_json::from_value)
             .transpose()
             .map_err(|error| D::Error::custom(format!("note: {error}")))?;
         let optional = members
-            .remove("optional")
+            .optional
             .map(serde_json::from_value)
             .transpose()
             .map_err(|error| D::Error::custom(format!("optional: {error}")))?
             .unwrap_or(false);
+        let mut members = crate::pattern::as_map(members.actions);
         if members.len() != 1 {
-            let keys: Vec<&str> = members.keys().map(String::as_str).collect();
+            let keys: Vec<&str> = members.iter().map(|(key, _)| key.as_ref()).collect();
             return Err(D::Error::custom(format!(
                 "a step has exactly one action (client, client_any_order, client_raw, client_hex, \
                  close_stdin, signal, broker, broker_any_order, broker_log, sleep_ms, silence_ms, \
                  exit, fault), found {keys:?}"
             )));
         }
-        let name = members.keys().next().cloned().unwrap_or_default();
-        let action = StepAction::deserialize(Value::Object(members)).map_err(|error| {
+        let Some((name, value)) = members.pop() else {
+            // Not reached: there is one member left.
+            return Err(D::Error::custom("a step has exactly one action"));
+        };
+        // The steps with one pattern (most of a transcript) had it compiled as it was parsed; the
+        // others go through `StepAction`'s deserializer. Either way an error reads the same.
+        let action = match (name.as_ref(), value) {
+            (name, ActionMember::Pattern(pattern)) => pattern
+                .map(match name {
+                    "client" => StepAction::Client,
+                    "broker" => StepAction::Broker,
+                    _ => StepAction::BrokerLog,
+                })
+                .map_err(|error| error.in_document()),
+            (_, ActionMember::Value(value)) => {
+                let action = Value::Object(serde_json::Map::from_iter([(name.to_string(), value)]));
+                StepAction::deserialize(action).map_err(|error| error.to_string())
+            }
+        };
+        let action = action.map_err(|error| {
             // `<action>: <reason>` lets the loader extend the error's path into the step.
-            if STEP_ACTIONS.contains(&name.as_str()) {
+            if STEP_ACTIONS.contains(&name.as_ref()) {
                 D::Error::custom(format!("{name}: {error}"))
             } else {
                 D::Error::custom(error)
@@ -302,6 +322,63 @@ impl<'de> Deserialize<'de> for Step {
             note,
             optional,
         })
+    }
+}
+
+/// A step's members as written, the action apart from the others: read as a `serde_json::Map`
+/// would read them (a later duplicate replaces an earlier one), without building one.
+#[derive(Default)]
+struct StepMembers<'de> {
+    within_ms: Option<Value>,
+    note: Option<Value>,
+    optional: Option<Value>,
+    /// Every other member: the action, unless the step is wrong (duplicates kept, as written).
+    actions: Vec<(Cow<'de, str>, ActionMember)>,
+}
+
+/// The value of a step's action member.
+enum ActionMember {
+    /// A `client`, `broker` or `broker_log` pattern, compiled as it was parsed (or why it cannot be).
+    Pattern(Result<Pattern, crate::PatternError>),
+    /// Any other action's value, for `StepAction`'s deserializer.
+    Value(Value),
+}
+
+impl<'de> serde::de::Visitor<'de> for StepMembers<'de> {
+    type Value = Self;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        // What `serde_json::Map` expects.
+        formatter.write_str("a map")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Self, A::Error> {
+        while let Some(key) = map.next_key_seed(crate::pattern::KeySeed)? {
+            let action = match key.as_ref() {
+                "within_ms" => {
+                    self.within_ms = Some(map.next_value()?);
+                    continue;
+                }
+                "note" => {
+                    self.note = Some(map.next_value()?);
+                    continue;
+                }
+                "optional" => {
+                    self.optional = Some(map.next_value()?);
+                    continue;
+                }
+                "client" | "broker" | "broker_log" => {
+                    ActionMember::Pattern(map.next_value_seed(crate::pattern::PatternSeed)?)
+                }
+                _ => ActionMember::Value(map.next_value()?),
+            };
+            self.actions.push((key, action));
+        }
+        Ok(self)
     }
 }
 
@@ -676,4 +753,45 @@ pub struct Repeat {
     pub count: usize,
     /// The line, without its newline.
     pub line: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Loads a client-side fixture of `steps` (JSON); the error's path and reason if it fails.
+    fn load(steps: &str) -> Result<(), String> {
+        let text = format!(
+            r#"{{"format":"relay-fixture/1","id":"t","summary":"s","level":"MAY","sides":["client"],"transcript":[{steps}]}}"#
+        );
+        crate::load_str(&text, Path::new("t.json"))
+            .map(drop)
+            .map_err(|error| format!("{}: {}", error.path, error.reason))
+    }
+
+    /// A step's members read as a JSON object holds them: a later duplicate replaces an earlier one,
+    /// and extra actions are listed once each, in key order.
+    #[test]
+    fn a_later_duplicate_member_of_a_step_wins() {
+        let good = r#"{"v":1,"type":"hello","request_id":"r","payload":{}}"#;
+        let bad = r#"{"$nope":1}"#;
+        assert_eq!(
+            load(&format!(r#"{{"client":{bad},"client":{good}}}"#)),
+            Ok(())
+        );
+        let error = load(&format!(r#"{{"client":{good},"client":{bad}}}"#)).unwrap_err();
+        assert!(
+            error.starts_with("transcript[0].client.$nope: unknown operator `$nope`"),
+            "{error}"
+        );
+        let error = load(&format!(
+            r#"{{"within_ms":"x","within_ms":5,"sleep_ms":1,"client":{bad},"client":{good}}}"#
+        ))
+        .unwrap_err();
+        assert!(
+            error.starts_with("transcript[0]: a step has exactly one action")
+                && error.contains(r#"found ["client", "sleep_ms"] at line 1"#),
+            "{error}"
+        );
+    }
 }

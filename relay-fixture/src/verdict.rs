@@ -51,11 +51,9 @@ pub struct Verdict {
 
 /// Writes bindings in name order, so that reports are the same from run to run.
 fn sorted<S: serde::Serializer>(bindings: &Bindings, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(
-        bindings
-            .iter()
-            .collect::<std::collections::BTreeMap<_, _>>(),
-    )
+    let mut sorted: Vec<_> = bindings.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    serializer.collect_map(sorted)
 }
 
 /// Where and how a fixture failed.

@@ -42,7 +42,7 @@ pub fn encode_frame(frame: &Value) -> String {
 }
 
 /// The members [`Envelope`](relay_protocol::Envelope) declares.
-const ENVELOPE_MEMBERS: [&str; 4] = ["v", "type", "request_id", "payload"];
+pub(crate) const ENVELOPE_MEMBERS: [&str; 4] = ["v", "type", "request_id", "payload"];
 
 /// A value that decodes as an [`Envelope`](relay_protocol::Envelope), in parts.
 struct EnvelopeParts<'a> {
@@ -89,14 +89,32 @@ pub fn is_event(frame: &Value) -> bool {
     frame.get("type").and_then(Value::as_str) == Some(relay_protocol::EVENT)
 }
 
-/// A short description of a line for diagnostics: the frame's text, or what else it was.
+/// A short description of a line for diagnostics: the frame's text, or what else it was. The text
+/// of a line that is not a frame is shown as it is, in quotes, with only its control characters
+/// escaped (`\u{1b}`, `\t`): a reader sees the line, and a terminal printing the description
+/// acts on none of it.
 pub fn describe_line(line: &Line) -> String {
     match line {
         Line::Frame(envelope) => envelope.encode(),
-        Line::NonProtocol(text) => format!("non-protocol line {text:?}"),
-        Line::Malformed { text, reason } => format!("malformed line ({reason}): {text:?}"),
+        Line::NonProtocol(text) => format!("non-protocol line \"{}\"", escape_controls(text)),
+        Line::Malformed { text, reason } => {
+            format!("malformed line ({reason}): \"{}\"", escape_controls(text))
+        }
         Line::Oversized { length } => format!("oversized line of {length} bytes"),
     }
+}
+
+/// `text` with its control characters escaped as Rust writes them, and nothing else.
+fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -129,17 +147,30 @@ mod tests {
             assert_eq!(encode_frame(&frame), expected, "{frame}");
         }
     }
+
+    #[test]
+    fn lines_that_are_not_frames_are_shown_plainly_with_control_characters_escaped() {
+        let log = Line::NonProtocol("\u{1b}[2m12:00\u{1b}[0m \"quoted\" \\ é\tdone".to_owned());
+        assert_eq!(
+            describe_line(&log),
+            r#"non-protocol line "\u{1b}[2m12:00\u{1b}[0m "quoted" \ é\tdone""#
+        );
+        let malformed = relay_protocol::classify(b"{\"v\": \"one\"}");
+        let described = describe_line(&malformed);
+        assert!(described.starts_with("malformed line ("), "{described}");
+        assert!(described.ends_with(r#"): "{"v": "one"}""#), "{described}");
+    }
 }
 
 /// A frame pattern encoded ahead of time, with holes where its `$var` values go: a player renders it
 /// by copying the encoded pieces and encoding only the bound values, instead of producing and
 /// encoding the whole frame while its peer waits.
 ///
-/// Only patterns whose production depends on the bindings through `$var` alone (no `$bind`) have a
-/// template. It is built by producing the frame with a unique marker string for each name and
-/// splitting the encoded line at the markers, so a rendered line is byte for byte what
-/// [`encode_frame`] writes for the same bindings, as long as every bound value is a string (as the
-/// markers are); [`render`](Self::render) declines otherwise.
+/// Only patterns whose production depends on the bindings through `$var` alone (no `$bind` on the
+/// way) have a template. It is encoded straight from the compiled pattern, as [`encode_frame`]
+/// writes the produced frame, so a rendered line is byte for byte what [`encode_frame`] writes for
+/// the same bindings, as long as every bound value is a string; [`render`](Self::render) declines
+/// otherwise. Patterns whose text would hold an escaped NUL (`\u0000`) get no template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameTemplate {
     /// The encoded text between the holes: one more piece than holes.
@@ -148,37 +179,10 @@ pub struct FrameTemplate {
     holes: Vec<String>,
 }
 
-/// The JSON encoding of a marker string starts with this, then its index, then [`MARKER_END`].
-const MARKER_START: &str = "\"\\u0000";
-const MARKER_END: &str = "\\u0000\"";
-
 impl FrameTemplate {
     /// The template of `pattern`, if its frame can be rendered from a template.
     pub fn compile(pattern: &Pattern) -> Option<Self> {
-        // A literal NUL could pass for a marker: such (odd) patterns get no template.
-        if !pattern.bound_names().is_empty() || pattern.source().to_string().contains("\\u0000") {
-            return None;
-        }
-        let mut names: Vec<&str> = pattern.var_names();
-        names.sort_unstable();
-        names.dedup();
-        let mut markers = Bindings::new();
-        for (index, name) in names.iter().enumerate() {
-            markers.insert((*name).to_owned(), Value::String(format!("\0{index}\0")));
-        }
-        let line = encode_frame(&pattern.produce(&mut markers).ok()?);
-        let mut pieces = Vec::new();
-        let mut holes = Vec::new();
-        let mut rest = line.as_str();
-        while let Some(start) = rest.find(MARKER_START) {
-            let after = &rest[start + MARKER_START.len()..];
-            let end = after.find(MARKER_END)?;
-            let index: usize = after[..end].parse().ok()?;
-            pieces.push(rest[..start].to_owned());
-            holes.push((*names.get(index)?).to_owned());
-            rest = &after[end + MARKER_END.len()..];
-        }
-        pieces.push(rest.to_owned());
+        let (pieces, holes) = pattern.template_pieces()?;
         Some(Self { pieces, holes })
     }
 

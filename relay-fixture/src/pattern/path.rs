@@ -1,18 +1,7 @@
 //! Where in a value a mismatch or a production error is: the paths that errors name.
 
-pub(super) fn member_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-pub(super) fn index_path(path: &str, index: usize) -> String {
-    format!("{path}[{index}]")
-}
-
-/// Where in a value (matched or produced), built on the way down and written out only for an error.
+/// Where in a pattern (compiled) or a value (matched or produced), built on the way down and written
+/// out only for an error.
 #[derive(Clone, Copy)]
 pub(super) enum At<'a> {
     Top,
@@ -21,7 +10,8 @@ pub(super) enum At<'a> {
 }
 
 impl At<'_> {
-    /// The path as [`member_path`] and [`index_path`] write it.
+    /// The path: member names joined by `.` (none before the first, also when a key is empty) and
+    /// indices as `[i]`, e.g. `payload.agents[0].name`.
     pub(super) fn path(&self) -> String {
         let mut out = String::new();
         self.write(&mut out);
@@ -66,7 +56,7 @@ mod tests {
         let mismatch = pattern(json!([{"": {"c": 1}}]))
             .matches(&json!([{"": {"c": 2}}]), &mut Bindings::new())
             .unwrap_err();
-        // An empty key, as `member_path` writes it.
+        // An empty key: no `.` before it at the top, one after.
         assert_eq!(mismatch.path, "[0]..c");
         let error = pattern(json!({"a": [0, {"b": {"$var": "v"}}]}))
             .produce(&mut Bindings::new())
