@@ -238,6 +238,8 @@ pub enum ActionOutcome {
 /// `within_ms` and `note`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(extend("unevaluatedProperties" = false))]
+// `"optional": true` belongs to `broker` steps only, as the loader says.
+#[schemars(extend("if" = {"not": {"required": ["broker"]}}, "then" = {"properties": {"optional": {"const": false}}}))]
 pub struct Step {
     /// What happens.
     #[serde(flatten)]

@@ -151,6 +151,8 @@ fn the_schema_rejects_malformed_steps() {
     let good = [
         json!({"client": {"v": 1}}),
         json!({"broker": {"v": 1}, "within_ms": 10, "note": "n"}),
+        json!({"broker": {"v": 1}, "optional": true}),
+        json!({"exit": {"code": 0}, "optional": false}),
         json!({"close_stdin": true}),
         json!({"exit": {"code": 0}}),
         json!({"client_hex": "ff 0a"}),
@@ -169,6 +171,8 @@ fn the_schema_rejects_malformed_steps() {
         json!({"client_hex": "f"}),
         json!({"exit": {"code": 0, "signal": "TERM"}}),
         json!({"signal": "WINCH"}),
+        json!({"client": {"v": 1}, "optional": true}),
+        json!({"exit": {"code": 0}, "optional": true}),
     ];
     for step in bad {
         assert!(
