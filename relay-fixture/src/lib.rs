@@ -18,6 +18,7 @@
 
 mod bounds;
 mod errors;
+mod frame_text;
 mod load;
 mod model;
 mod pattern;

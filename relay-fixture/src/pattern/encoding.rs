@@ -12,7 +12,7 @@ use relay_protocol::encode;
 use serde_json::Value;
 
 use super::node::Node;
-use crate::wire::ENVELOPE_MEMBERS;
+use crate::frame_text::{ENVELOPE_MEMBERS, encode_frame};
 
 /// The encoded text between the holes (one more piece than holes) and the name whose value fills
 /// each hole.
@@ -30,9 +30,7 @@ pub(super) fn frame(node: &Node) -> Option<Pieces> {
             None => out.object(members)?,
         },
         // A frame given whole by `$value`: written as for any produced frame.
-        Shape::Value(value) => out
-            .text
-            .extend_from_slice(crate::wire::encode_frame(value).as_bytes()),
+        Shape::Value(value) => out.text.extend_from_slice(encode_frame(value).as_bytes()),
         _ => out.node(node)?,
     }
     out.finish()
