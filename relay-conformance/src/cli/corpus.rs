@@ -73,7 +73,7 @@ pub struct CorpusArgs {
 /// bring that run to 1.3-1.45x its longest fixture (about 7 s for 5.3 s; 20 s at 2 at a time) on
 /// a loaded 2-core machine with one core kept busy; 6 do not reach 1.5x, and more gain little
 /// while they stretch every fixture (more brokers share the machine and the stand-in Relaycast).
-fn default_jobs() -> NonZeroUsize {
+pub(crate) fn default_jobs() -> NonZeroUsize {
     NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN)
 }
 

@@ -32,7 +32,7 @@ pub struct MatrixArgs {
     #[arg(long, value_name = "GLOB")]
     skip: Vec<String>,
     /// How many fixtures of one implementation run at once (implementations run one after another).
-    #[arg(long, default_value_t = default_jobs())]
+    #[arg(long, default_value_t = super::corpus::default_jobs())]
     jobs: NonZeroUsize,
     /// Run a fixture that fails or errors unexpectedly again, up to N more times (see `broker`).
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -61,10 +61,6 @@ pub struct MatrixArgs {
     /// back from --out-dir to the working directory, e.g. `../../`).
     #[arg(long, value_name = "PREFIX")]
     link_base: Option<String>,
-}
-
-fn default_jobs() -> NonZeroUsize {
-    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Runs every implementation, writes the matrix, and returns the exit code: 0 when every run is as
