@@ -157,6 +157,8 @@ pub struct CorpusRun {
     pub jobs: usize,
     /// Wall time.
     pub wall: Duration,
+    /// The longest fixture's duration: no schedule can finish sooner.
+    pub longest: Duration,
     /// The counts.
     pub summary: Summary,
 }
@@ -422,10 +424,16 @@ async fn corpus_run(
         retries: 0,
     };
     let results = run::run_all(corpus.entries(), target, settings, None, |_| {}).await;
+    let wall = started.elapsed();
     Ok(CorpusRun {
         fixtures: count,
         jobs: config.jobs,
-        wall: started.elapsed(),
+        wall,
+        longest: results
+            .iter()
+            .map(|result| result.duration)
+            .max()
+            .unwrap_or_default(),
         summary: Summary::of(&results),
     })
 }

@@ -79,8 +79,8 @@ struct BenchArgs {
     /// The fixture corpus.
     #[arg(long, default_value = "fixtures/corpus")]
     fixtures: PathBuf,
-    /// Fixtures at a time in the corpus run.
-    #[arg(long, default_value_t = 2)]
+    /// Fixtures at a time in the corpus run (the default is relay-conformance's).
+    #[arg(long, default_value_t = 8)]
     jobs: usize,
     /// The smaller load of the memory runs (the larger is 10×): events, then requests.
     #[arg(long, default_value_t = 100_000)]

@@ -211,6 +211,20 @@ pub fn targets(report: &BenchReport) -> Vec<Target> {
         bound: 0.5,
         at_most: false,
     });
+    let corpus = report.corpus.as_ref().ok();
+    targets.push(Target {
+        what: format!(
+            "the corpus against the real broker {} ≤ 1.5× its longest fixture ({} at a time)",
+            report.broker_version,
+            corpus.map_or(0, |run| run.jobs)
+        ),
+        value: ratio(
+            corpus.map(|run| run.wall.as_secs_f64()),
+            corpus.map(|run| run.longest.as_secs_f64()),
+        ),
+        bound: 1.5,
+        at_most: true,
+    });
     targets.push(Target {
         what: format!(
             "mock-broker start-up p50 ≤ 0.2× the real broker {}'s",
@@ -348,11 +362,13 @@ pub fn markdown(report: &BenchReport, machine: &str, command: &str, date: &str) 
         Ok(run) => {
             let _ = writeln!(
                 out,
-                "{} fixtures against agent-relay-broker {}, {} at a time: {:.1} s wall time ({} passed, {} failed, {} errors, {} skipped; no baseline applied, so known failures count as failed).",
+                "{} fixtures against agent-relay-broker {}, {} at a time, the longest first: {:.1} s wall time, {:.2}× the longest fixture ({:.1} s) ({} passed, {} failed, {} errors, {} skipped; no baseline applied, so known failures count as failed).",
                 run.fixtures,
                 report.broker_version,
                 run.jobs,
                 run.wall.as_secs_f64(),
+                run.wall.as_secs_f64() / run.longest.as_secs_f64().max(f64::EPSILON),
+                run.longest.as_secs_f64(),
                 run.summary.passed,
                 run.summary.failed,
                 run.summary.errors,
