@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
-use relay_fixture::verdict::{Failure, Outcome, Verdict};
+use relay_fixture::verdict::{Failure, MAX_PLAYS, Outcome, Verdict, play_report};
 use relay_fixture::{Bindings, ExitStatus, Fixture};
 use tokio::net::UnixStream;
 use tokio::net::unix::pipe;
@@ -70,7 +70,8 @@ struct InitArgs {
     /// The fixture to play.
     #[arg(long, env = "MOCK_BROKER_FIXTURE")]
     fixture: PathBuf,
-    /// Write the verdict as JSON to this file.
+    /// Write the verdict as JSON to this file; if it exists (an earlier play's, e.g. before an SDK
+    /// restarted its broker), it is kept and the verdict goes to FILE.2, FILE.3, ...
     #[arg(long, env = "MOCK_BROKER_REPORT")]
     report: Option<PathBuf>,
 }
@@ -287,17 +288,43 @@ fn load(args: &InitArgs) -> Result<Fixture, String> {
     relay_fixture::load_file(&args.fixture).map_err(|error| error.to_string())
 }
 
+/// Writes `json` to `path`, or to the first of `path.2` … `path.<MAX_PLAYS>` that does not exist.
+fn write_new_report(path: &std::path::Path, json: &[u8]) -> std::io::Result<()> {
+    for play in 1..=MAX_PLAYS {
+        let file = play_report(path, play);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file)
+        {
+            Ok(mut out) => return out.write_all(json),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "{} and its {} numbered successors exist already",
+        path.display(),
+        MAX_PLAYS - 1
+    )))
+}
+
 /// How long a diagnosis may take to reach stderr: a client that does not read the broker's stderr
 /// (the `stderr_flood` fault checks that) must not keep mock-broker from reporting and exiting.
 const DIAGNOSIS_GRACE: Duration = Duration::from_secs(1);
 
 /// Writes the verdict to the report file, if asked, and a diagnosis to stderr unless it passed.
+///
+/// A report already there is an earlier play's (an SDK that restarts its broker after a failure
+/// starts mock-broker again with the same environment): it is kept, and this play's verdict goes to
+/// the first free `FILE.N` (N = 2 … [`MAX_PLAYS`]; [`play_report`]), created exclusively so that
+/// concurrent plays never share one.
 #[inline(never)]
 fn report(args: &InitArgs, verdict: &Verdict) {
     if let Some(path) = &args.report {
         let written = serde_json::to_vec_pretty(verdict)
             .map_err(std::io::Error::other)
-            .and_then(|json| std::fs::write(path, json));
+            .and_then(|json| write_new_report(path, &json));
         if let Err(error) = written {
             diagnose(format!(
                 "mock-broker: cannot write the report to {}: {error}\n",

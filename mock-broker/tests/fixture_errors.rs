@@ -164,3 +164,26 @@ fn counts_sizes_and_durations_beyond_their_bounds() {
         );
     }
 }
+
+/// An SDK that restarts its broker after a failure plays again with the same environment: the
+/// first play's verdict (the real failure) is kept, and the second goes beside it.
+#[test]
+fn a_second_play_keeps_the_first_report() {
+    let dir = TempDir::new("replayed");
+    let report = dir.join("report.json");
+    let first_fixture = dir.join("first.json");
+    let second_fixture = dir.join("second.json");
+    for fixture in [&first_fixture, &second_fixture] {
+        std::fs::write(fixture, "{").expect("write the fixture");
+        assert_cmd::Command::from_std(init_with_report(fixture, &report))
+            .write_stdin("")
+            .timeout(LONG)
+            .assert()
+            .code(2);
+    }
+    let first = read_report(&report);
+    let second = read_report(&dir.join("report.json.2"));
+    assert_eq!(first["fixture"], first_fixture.to_str().expect("UTF-8"));
+    assert_eq!(second["fixture"], second_fixture.to_str().expect("UTF-8"));
+    assert!(!dir.join("report.json.3").exists());
+}

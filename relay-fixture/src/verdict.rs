@@ -8,6 +8,22 @@ use serde_json::Value;
 use crate::errors::Mismatch;
 use crate::pattern::Bindings;
 
+/// The most plays one report path keeps: a broker player writes its first play's verdict to the
+/// report file and each later play's (an SDK that restarts its broker after a failure plays again)
+/// to the next numbered file ([`play_report`]).
+pub const MAX_PLAYS: usize = 100;
+
+/// Where the verdict of play number `play` (from 1) goes, for the report file `report`: `report`
+/// itself for the first, `report.2`, `report.3`, ... for the others.
+pub fn play_report(report: &std::path::Path, play: usize) -> std::path::PathBuf {
+    if play <= 1 {
+        return report.to_owned();
+    }
+    let mut name = report.as_os_str().to_owned();
+    name.push(format!(".{play}"));
+    name.into()
+}
+
 /// How playing a fixture ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -606,9 +606,7 @@ impl SdkAdapter {
         let exit = adapter.wait_exit(deadline).await;
         adapter.kill_group();
         result.stderr_tail = adapter.stderr_tail().await;
-        let verdict = std::fs::read(&report_file)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Verdict>(&bytes).ok());
+        let verdict = play_verdicts(&report_file);
         if let Some(verdict) = &verdict {
             result.steps_completed = verdict.steps_completed;
         }
@@ -622,6 +620,25 @@ impl SdkAdapter {
             result,
         ))
     }
+}
+
+/// mock-broker's verdict for a run: each play (an SDK that restarts its broker plays again) writes
+/// its own report (`FILE`, then `FILE.2`, ...; see mock-broker's `--report`); the first that did not
+/// pass is the one that matters (a restart after a failure must not hide it), else the first.
+fn play_verdicts(report_file: &Path) -> Option<Verdict> {
+    let mut verdicts = (1..=relay_fixture::verdict::MAX_PLAYS).map_while(|play| {
+        let bytes = std::fs::read(relay_fixture::verdict::play_report(report_file, play)).ok()?;
+        serde_json::from_slice::<Verdict>(&bytes).ok()
+    });
+    let first = verdicts.next()?;
+    if first.outcome != Outcome::Pass {
+        return Some(first);
+    }
+    Some(
+        verdicts
+            .find(|verdict| verdict.outcome != Outcome::Pass)
+            .unwrap_or(first),
+    )
 }
 
 /// What a fixture came to, from the adapter's report and mock-broker's verdict.
@@ -776,6 +793,33 @@ fn error_result(mut result: FixtureResult, reason: String) -> FixtureResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restarted_broker_does_not_hide_the_first_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("mock-broker.json");
+        let verdict = |outcome: &str, fixture: &str| {
+            format!(
+                r#"{{"fixture":"{fixture}","outcome":"{outcome}","steps_completed":1,"steps_total":2,"elapsed_ms":1}}"#
+            )
+        };
+        assert!(play_verdicts(&report).is_none());
+        std::fs::write(&report, verdict("pass", "first")).unwrap();
+        assert_eq!(play_verdicts(&report).unwrap().fixture, "first");
+        std::fs::write(
+            dir.path().join("mock-broker.json.2"),
+            verdict("fail", "second"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("mock-broker.json.3"),
+            verdict("error", "third"),
+        )
+        .unwrap();
+        assert_eq!(play_verdicts(&report).unwrap().fixture, "second");
+        std::fs::write(&report, verdict("error", "first")).unwrap();
+        assert_eq!(play_verdicts(&report).unwrap().fixture, "first");
+    }
 
     #[test]
     fn adapter_commands_split_like_a_shell() {
