@@ -47,11 +47,7 @@ fn main() -> io::Result<()> {
 /// A missing or unreadable fixture directory fails the build: a program without its corpus would
 /// only fail later, at run time.
 fn embed_fixtures() -> io::Result<()> {
-    let manifest =
-        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or_else(|| {
-            io::Error::other("CARGO_MANIFEST_DIR is not set: run me through cargo")
-        })?);
-    let root = manifest.join("fixtures");
+    let root = manifest_dir()?.join("fixtures");
     println!("cargo::rerun-if-changed={}", root.display());
 
     let mut files = Vec::new();
@@ -62,49 +58,52 @@ fn embed_fixtures() -> io::Result<()> {
         files.push((file.to_owned(), root.join(file).canonicalize()?));
     }
     files.sort();
-
-    let mut code =
-        String::from("/// The embedded files: (path relative to `fixtures/`, contents).\n");
-    code.push_str("pub(crate) static FILES: &[(&str, &[u8])] = &[\n");
-    for (name, path) in &files {
-        let path = path
-            .to_str()
-            .ok_or_else(|| io::Error::other(format!("not UTF-8: {}", path.display())))?;
-        writeln!(code, "    ({name:?}, include_bytes!({path:?})),").map_err(io::Error::other)?;
-    }
-    code.push_str("];\n");
-    let out = PathBuf::from(
-        std::env::var_os("OUT_DIR").ok_or_else(|| io::Error::other("OUT_DIR is not set"))?,
-    );
-    std::fs::write(out.join("embedded_fixtures.rs"), code)
+    write_table("FILES", "fixtures/", &files, "embedded_fixtures.rs")
 }
 
 /// A missing adapter file fails the build, like a missing fixture directory.
 fn embed_adapters() -> io::Result<()> {
-    let manifest =
-        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or_else(|| {
-            io::Error::other("CARGO_MANIFEST_DIR is not set: run me through cargo")
-        })?);
-    let root = manifest.join("adapters");
-    let mut code =
-        String::from("/// The embedded adapter files: (path relative to `adapters/`, contents).\n");
-    code.push_str("pub(crate) static ADAPTER_FILES: &[(&str, &[u8])] = &[\n");
+    let root = manifest_dir()?.join("adapters");
+    let mut files = Vec::new();
     for name in EMBEDDED_ADAPTERS {
         let file = root.join(name);
         println!("cargo::rerun-if-changed={}", file.display());
         let path = file.canonicalize().map_err(|error| {
             io::Error::new(error.kind(), format!("{}: {error}", file.display()))
         })?;
+        files.push((name.to_owned(), path));
+    }
+    write_table("ADAPTER_FILES", "adapters/", &files, "embedded_adapters.rs")
+}
+
+fn manifest_dir() -> io::Result<PathBuf> {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .ok_or_else(|| io::Error::other("CARGO_MANIFEST_DIR is not set: run me through cargo"))
+}
+
+/// Writes `$OUT_DIR/<out_file>`: a static `name` listing `files` as (name relative to `dir`,
+/// `include_bytes!` of the file).
+fn write_table(
+    name: &str,
+    dir: &str,
+    files: &[(String, PathBuf)],
+    out_file: &str,
+) -> io::Result<()> {
+    let mut code = format!(
+        "/// The embedded files: (path relative to `{dir}`, contents).\npub(crate) static {name}: &[(&str, &[u8])] = &[\n"
+    );
+    for (file, path) in files {
         let path = path
             .to_str()
             .ok_or_else(|| io::Error::other(format!("not UTF-8: {}", path.display())))?;
-        writeln!(code, "    ({name:?}, include_bytes!({path:?})),").map_err(io::Error::other)?;
+        writeln!(code, "    ({file:?}, include_bytes!({path:?})),").map_err(io::Error::other)?;
     }
     code.push_str("];\n");
     let out = PathBuf::from(
         std::env::var_os("OUT_DIR").ok_or_else(|| io::Error::other("OUT_DIR is not set"))?,
     );
-    std::fs::write(out.join("embedded_adapters.rs"), code)
+    std::fs::write(out.join(out_file), code)
 }
 
 /// Adds every `*.json` file below `dir`, named relative to `root` with `/` separators.

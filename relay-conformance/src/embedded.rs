@@ -52,15 +52,9 @@ impl BuiltIn {
 
     /// Like [`BuiltIn::get`], with the cache root `cache`.
     pub fn in_cache(cache: &Path) -> Result<Self, BuiltInError> {
-        let root = cache.join("fixtures").join(&digest()[..16]);
-        let error = |source| BuiltInError::Write {
-            dir: root.clone(),
-            source,
-        };
-        if !matches_embedded(&root, FILES) {
-            write_out(&root, FILES).map_err(error)?;
-        }
-        Ok(Self { root })
+        Ok(Self {
+            root: written_once(&cache.join("fixtures"), FILES)?,
+        })
     }
 
     /// The corpus directory.
@@ -104,16 +98,9 @@ impl BuiltInAdapters {
 
     /// Like [`BuiltInAdapters::get`], with the cache root `cache`.
     pub fn in_cache(cache: &Path) -> Result<Self, BuiltInError> {
-        let root = cache
-            .join("adapter-kit")
-            .join(&digest_of(ADAPTER_FILES)[..16]);
-        if !matches_embedded(&root, ADAPTER_FILES) {
-            write_out(&root, ADAPTER_FILES).map_err(|source| BuiltInError::Write {
-                dir: root.clone(),
-                source,
-            })?;
-        }
-        Ok(Self { root })
+        Ok(Self {
+            root: written_once(&cache.join("adapter-kit"), ADAPTER_FILES)?,
+        })
     }
 
     /// The directory of the adapter of `language` (`typescript`, `python`).
@@ -141,6 +128,19 @@ fn digest_of(files: &[(&str, &[u8])]) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// `files` on disk below `parent`, in a directory named by their digest: written unless every file
+/// is already there, byte for byte.
+fn written_once(parent: &Path, files: &[(&str, &[u8])]) -> Result<PathBuf, BuiltInError> {
+    let root = parent.join(&digest_of(files)[..16]);
+    if !matches_embedded(&root, files) {
+        write_out(&root, files).map_err(|source| BuiltInError::Write {
+            dir: root.clone(),
+            source,
+        })?;
+    }
+    Ok(root)
 }
 
 /// Whether `root` holds every one of `files`, unchanged.
