@@ -285,7 +285,15 @@ fn restore_blocking(input: ClientInput, output: ClientOutput) {
 /// function of its own in profiles (`scripts/callgrind-mock-broker` counts them).
 #[inline(never)]
 fn load(args: &InitArgs) -> Result<Fixture, String> {
-    relay_fixture::load_file(&args.fixture).map_err(|error| error.to_string())
+    let fixture = relay_fixture::load_file(&args.fixture).map_err(|error| error.to_string())?;
+    if fixture.generation != relay_fixture::Generation::Stdio {
+        return Err(format!(
+            "{}: a fixture of the {} generation; mock-broker plays stdio protocol v1 fixtures",
+            args.fixture.display(),
+            fixture.generation
+        ));
+    }
+    Ok(fixture)
 }
 
 /// Writes `json` to `path`, or to the first of `path.2` … `path.<MAX_PLAYS>` that does not exist.

@@ -336,6 +336,16 @@ where
             // It happens at Relaycast, not between client and broker: the frames it leads to are
             // the next `broker` steps.
             StepAction::Relaycast(_) => {}
+            StepAction::Request(_)
+            | StepAction::Response(_)
+            | StepAction::WsConnect(_)
+            | StepAction::WsClose(_)
+            | StepAction::Event(_) => {
+                // `load` refuses fixtures of the HTTP generation before any play.
+                return Err(Failure::new(
+                    "an HTTP step: mock-broker plays fixtures of the stdio generation",
+                ));
+            }
             StepAction::Signal(_) => {
                 return Err(Failure::new("a signal step is played by `run`"));
             }

@@ -263,6 +263,7 @@ fn build_fixture(
         summary: format!("Recorded from `{}`.", args.command.join(" ")),
         level: Level::Must,
         protocol: 1,
+        generation: relay_fixture::Generation::Stdio,
         brokers: semver::VersionReq::STAR,
         sides: vec![if raw_client {
             Side::Broker

@@ -407,15 +407,18 @@ async fn corpus_run(
     program: PathBuf,
     stand_in: Arc<StandIn>,
 ) -> Result<CorpusRun, BenchError> {
-    let corpus = Corpus::load(&config.corpus)
-        .map_err(|error| BenchError::Setup(format!("cannot read the corpus: {error}")))?;
-    let count = corpus.entries().len();
     let version =
         semver::Version::parse(version).map_err(|error| BenchError::Setup(error.to_string()))?;
+    let generation = relay_fixture::Generation::of_broker(&version);
+    let (corpus, _) = Corpus::load(&config.corpus)
+        .and_then(|corpus| corpus.of_generation(generation))
+        .map_err(|error| BenchError::Setup(format!("cannot read the corpus: {error}")))?;
+    let count = corpus.entries().len();
     let target = Arc::new(BrokerBinary {
         name: format!("agent-relay-broker {version}"),
         program,
         version: Some(version),
+        generation,
         relaycast: stand_in,
     });
     let started = Instant::now();

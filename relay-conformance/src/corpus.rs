@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use globset::GlobSet;
-use relay_fixture::{Fixture, LoadError};
+use relay_fixture::{Fixture, Generation, LoadError};
 
 /// A loaded corpus; see the [module docs](self).
 #[derive(Debug, Clone)]
@@ -170,6 +170,24 @@ impl Corpus {
             });
         }
         Ok(self)
+    }
+
+    /// Narrows the corpus to the fixtures of `generation` (and those that do not load, which a run
+    /// reports); how many were left out. Nothing left is an error.
+    pub fn of_generation(mut self, generation: Generation) -> Result<(Self, usize), CorpusError> {
+        let before = self.entries.len();
+        self.entries.retain(|entry| match &entry.loaded {
+            Ok(fixture) => fixture.generation == generation,
+            Err(_) => true,
+        });
+        if self.entries.is_empty() {
+            return Err(CorpusError::Empty {
+                dir: self.dir,
+                filter: Some(format!("the {generation} generation")),
+            });
+        }
+        let left_out = before - self.entries.len();
+        Ok((self, left_out))
     }
 
     /// The corpus directory (absolute).

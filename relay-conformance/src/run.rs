@@ -230,6 +230,9 @@ mod tests {
         fn side(&self) -> Side {
             Side::Broker
         }
+        fn generation(&self) -> relay_fixture::Generation {
+            relay_fixture::Generation::Stdio
+        }
         fn run_one<'a>(
             &'a self,
             file: &'a Path,

@@ -215,8 +215,4 @@ fn a_broker_version_that_cannot_run_says_why_before_installing_anything() {
         &["broker", "--version", "9.9.9"],
         "broker 9.9.9 is not pinned; the pinned versions are 3.2.5, 3.2.18",
     );
-    misconfigured(
-        &["broker", "--version", "4.0.40"],
-        "speaks the HTTP/WebSocket API",
-    );
 }

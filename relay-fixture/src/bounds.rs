@@ -48,3 +48,19 @@ pub const MIN_RELAYCAST_FAULT_STATUS: u16 = 200;
 
 /// The highest HTTP status of a Relaycast `fault`.
 pub const MAX_RELAYCAST_FAULT_STATUS: u16 = 599;
+
+/// The lowest status of an HTTP `response` step or a refused `ws_connect`.
+pub const MIN_HTTP_STATUS: u16 = 100;
+
+/// The highest status of an HTTP `response` step or a refused `ws_connect`.
+pub const MAX_HTTP_STATUS: u16 = 599;
+
+/// The longest request path, and the longest header value, of an HTTP step, in bytes: 8 KiB, the
+/// common limit of HTTP servers for a request line. The corpus's longest is under 100.
+pub const MAX_HTTP_TEXT: usize = 8 * 1024;
+
+/// The most headers an HTTP step lists. The corpus lists at most two.
+pub const MAX_HTTP_HEADERS: usize = 64;
+
+/// The most relaycast faults a broker's setup lists (`broker.relaycast_faults`).
+pub const MAX_BOOT_FAULTS: usize = 16;

@@ -19,6 +19,7 @@
 mod bounds;
 mod errors;
 mod frame_text;
+pub mod http;
 mod load;
 mod model;
 mod pattern;
@@ -28,6 +29,7 @@ pub mod wire;
 
 pub use bounds::*;
 pub use errors::{LoadError, Mismatch, PatternError};
+pub use http::{Generation, HttpRequest, HttpResponse, StdinMode, WsConnect};
 pub use load::{load_dir, load_file, load_str};
 pub use model::*;
 pub use pattern::{Bindings, JsonType, Pattern};

@@ -11,12 +11,17 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::bounds::{
-    MAX_DURATION_MS, MAX_FIXTURE_BYTES, MAX_OVERSIZED_LINE, MAX_RELAYCAST_FAULT_COUNT,
-    MAX_RELAYCAST_FAULT_STATUS, MAX_REPEAT_BYTES, MAX_REPEAT_COUNT, MAX_STDERR_FLOOD,
-    MAX_WRITE_BYTES, MIN_RELAYCAST_FAULT_STATUS,
+    MAX_BOOT_FAULTS, MAX_DURATION_MS, MAX_FIXTURE_BYTES, MAX_OVERSIZED_LINE,
+    MAX_RELAYCAST_FAULT_COUNT, MAX_RELAYCAST_FAULT_STATUS, MAX_REPEAT_BYTES, MAX_REPEAT_COUNT,
+    MAX_STDERR_FLOOD, MAX_WRITE_BYTES, MIN_RELAYCAST_FAULT_STATUS,
 };
 use crate::errors::LoadError;
-use crate::model::{ActionOutcome, FORMAT, Fault, Fixture, RelaycastAction, Side, StepAction};
+use crate::http::{
+    Generation, HttpRequest, StdinMode, check_headers, check_path, check_request_line, check_status,
+};
+use crate::model::{
+    ActionOutcome, FORMAT, Fault, Fixture, RelaycastAction, RelaycastFault, Side, StepAction,
+};
 use crate::pattern::Pattern;
 
 /// Reads and validates the fixture in `file` (at most [`MAX_FIXTURE_BYTES`] long).
@@ -187,21 +192,28 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
         ));
     }
     check_bounds(fixture)?;
+    check_setup(fixture)?;
     let played_as_client = fixture.sides.contains(&Side::Broker);
     let played_as_broker = fixture.sides.contains(&Side::Client);
     // The names bound so far, borrowed from the fixture: a long transcript binds thousands.
     let mut bound: HashSet<&str> = HashSet::new();
     // The names the step being checked binds: bound once all its patterns are checked.
     let mut binding: Vec<&str> = Vec::new();
+    // HTTP requests sent and answered so far, and whether an event socket has been opened.
+    let (mut requests, mut responses, mut socket) = (0usize, 0usize, false);
     let last = fixture.transcript.len().saturating_sub(1);
     for (index, step) in fixture.transcript.iter().enumerate() {
         // Where, written out only for an error.
         let at = || format!("transcript[{index}]");
-        let patterns: &[Pattern] = match &step.action {
+        check_generation(fixture.generation, &step.action).map_err(|reason| (at(), reason))?;
+        let mut patterns: Vec<&Pattern> = Vec::new();
+        match &step.action {
             StepAction::Client(pattern)
             | StepAction::Broker(pattern)
-            | StepAction::BrokerLog(pattern) => std::slice::from_ref(pattern),
-            StepAction::ClientAnyOrder(patterns) | StepAction::BrokerAnyOrder(patterns) => patterns,
+            | StepAction::BrokerLog(pattern) => patterns.push(pattern),
+            StepAction::ClientAnyOrder(all) | StepAction::BrokerAnyOrder(all) => {
+                patterns.extend(all);
+            }
             StepAction::ClientRaw(_) | StepAction::ClientHex(_) | StepAction::Signal(_)
                 if played_as_broker =>
             {
@@ -225,11 +237,65 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
                     "an `exit` step ends the transcript: nothing may follow it".into(),
                 ));
             }
-            _ => &[],
-        };
+            StepAction::CloseStdin(_)
+                if fixture.broker.stdin_mode(fixture.generation) == StdinMode::Closed =>
+            {
+                return Err((
+                    at(),
+                    "the broker's stdin is closed at start (`broker.stdin`): there is nothing to \
+                     close"
+                        .into(),
+                ));
+            }
+            StepAction::Request(request) => {
+                check_request(request, played_as_broker)
+                    .map_err(|(member, reason)| (format!("{}.request.{member}", at()), reason))?;
+                patterns.extend(&request.body);
+                requests += 1;
+            }
+            StepAction::Response(response) => {
+                responses += 1;
+                if responses > requests {
+                    return Err((
+                        at(),
+                        "a `response` answers the oldest request not answered yet, and every \
+                         earlier `request` has its `response`"
+                            .into(),
+                    ));
+                }
+                check_status(response.status)
+                    .map_err(|reason| (format!("{}.response.status", at()), reason))?;
+                patterns.extend(response.headers.values());
+                patterns.extend(&response.body);
+            }
+            StepAction::WsConnect(connect) => {
+                check_path(&connect.path)
+                    .map_err(|reason| (format!("{}.ws_connect.path", at()), reason))?;
+                check_headers(&connect.headers)
+                    .map_err(|reason| (format!("{}.ws_connect.headers", at()), reason))?;
+                if let Some(status) = connect.refused {
+                    check_status(status)
+                        .map_err(|reason| (format!("{}.ws_connect.refused", at()), reason))?;
+                } else {
+                    socket = true;
+                }
+            }
+            StepAction::Event(pattern) => {
+                if !socket {
+                    return Err((
+                        at(),
+                        "events arrive on the event WebSocket: open it with a `ws_connect` step \
+                         first"
+                            .into(),
+                    ));
+                }
+                patterns.push(pattern);
+            }
+            _ => {}
+        }
         // Whichever side a fixture checks, the other side is played: every frame must be producible
         // by its sender and matchable by its receiver.
-        for (position, pattern) in patterns.iter().enumerate() {
+        for (position, pattern) in patterns.iter().copied().enumerate() {
             let at = || {
                 if patterns.len() > 1 {
                     format!("{}.{}[{position}]", at(), step.action.name())
@@ -259,6 +325,136 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
                 format!("actions[{index}].expect")
             })?;
         }
+    }
+    Ok(())
+}
+
+/// Checks that `action` belongs to the binding of `generation`: the reason if not.
+fn check_generation(generation: Generation, action: &StepAction) -> Result<(), String> {
+    let stdio_only = matches!(
+        action,
+        StepAction::Client(_)
+            | StepAction::ClientAnyOrder(_)
+            | StepAction::ClientRaw(_)
+            | StepAction::ClientHex(_)
+            | StepAction::Broker(_)
+            | StepAction::BrokerAnyOrder(_)
+            | StepAction::BrokerLog(_)
+            | StepAction::SilenceMs(_)
+            | StepAction::Fault(_)
+    );
+    let http_only = matches!(
+        action,
+        StepAction::Request(_)
+            | StepAction::Response(_)
+            | StepAction::WsConnect(_)
+            | StepAction::WsClose(_)
+            | StepAction::Event(_)
+    );
+    match generation {
+        Generation::Http if stdio_only => Err(format!(
+            "`{}` is a step of the stdio binding; this fixture's generation is `http` (requests, \
+             responses, ws_connect, ws_close, events)",
+            action.name()
+        )),
+        Generation::Stdio if http_only => Err(format!(
+            "`{}` is a step of the HTTP binding: write `\"generation\": \"http\"`",
+            action.name()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks a `request` step's members: the member at fault and why.
+fn check_request(
+    request: &HttpRequest,
+    played_as_broker: bool,
+) -> Result<(), (&'static str, String)> {
+    check_request_line(&request.method, &request.path)?;
+    check_headers(&request.headers).map_err(|reason| ("headers", reason))?;
+    if request.body_raw.is_some() {
+        if request.body.is_some() {
+            return Err(("body_raw", "give `body` or `body_raw`, not both".into()));
+        }
+        if played_as_broker {
+            return Err((
+                "body_raw",
+                "raw bodies cannot be expected from a client under test: use them in broker-side \
+                 fixtures only"
+                    .into(),
+            ));
+        }
+        if request
+            .body_raw
+            .as_ref()
+            .is_some_and(|raw| raw.len() > MAX_WRITE_BYTES)
+        {
+            return Err((
+                "body_raw",
+                format!("over the bound of {MAX_WRITE_BYTES} bytes (16 MiB)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the broker's setup against the fixture's generation: its stdin and its boot faults.
+fn check_setup(fixture: &Fixture) -> Result<(), Invalid> {
+    let setup = &fixture.broker;
+    if fixture.generation == Generation::Stdio && setup.stdin == Some(StdinMode::Closed) {
+        return Err((
+            "broker.stdin".into(),
+            "a stdio broker reads its requests on stdin: it cannot start closed".into(),
+        ));
+    }
+    if fixture.generation == Generation::Stdio && !setup.wait_ready {
+        return Err((
+            "broker.wait_ready".into(),
+            "waiting for the API to be ready is for `http` fixtures".into(),
+        ));
+    }
+    if setup.relaycast_faults.len() > MAX_BOOT_FAULTS {
+        return Err((
+            "broker.relaycast_faults".into(),
+            format!(
+                "{} faults is over the bound of {MAX_BOOT_FAULTS}",
+                setup.relaycast_faults.len()
+            ),
+        ));
+    }
+    if !setup.relaycast && !setup.relaycast_faults.is_empty() {
+        return Err((
+            "broker.relaycast_faults".into(),
+            "a broker without Relaycast (`relaycast: false`) meets no Relaycast fault".into(),
+        ));
+    }
+    for (index, fault) in setup.relaycast_faults.iter().enumerate() {
+        check_relaycast_fault(fault, || format!("broker.relaycast_faults[{index}]"))?;
+    }
+    Ok(())
+}
+
+/// Checks a Relaycast fault's status and count against their bounds; `at` names it.
+fn check_relaycast_fault(fault: &RelaycastFault, at: impl Fn() -> String) -> Result<(), Invalid> {
+    let statuses = MIN_RELAYCAST_FAULT_STATUS..=MAX_RELAYCAST_FAULT_STATUS;
+    if !statuses.contains(&fault.status) {
+        return Err((
+            format!("{}.status", at()),
+            format!(
+                "{} is not an HTTP status from {MIN_RELAYCAST_FAULT_STATUS} to \
+                 {MAX_RELAYCAST_FAULT_STATUS}",
+                fault.status
+            ),
+        ));
+    }
+    if let Some(count) = fault.count {
+        at_most(
+            || format!("{}.count", at()),
+            count,
+            MAX_RELAYCAST_FAULT_COUNT,
+            "requests",
+            "one million",
+        )?;
     }
     Ok(())
 }
@@ -347,26 +543,7 @@ fn check_bounds(fixture: &Fixture) -> Result<(), Invalid> {
                 }
             }
             StepAction::Relaycast(RelaycastAction::Fault(fault)) => {
-                let statuses = MIN_RELAYCAST_FAULT_STATUS..=MAX_RELAYCAST_FAULT_STATUS;
-                if !statuses.contains(&fault.status) {
-                    return Err((
-                        at("relaycast.fault.status"),
-                        format!(
-                            "{} is not an HTTP status from {MIN_RELAYCAST_FAULT_STATUS} to \
-                             {MAX_RELAYCAST_FAULT_STATUS}",
-                            fault.status
-                        ),
-                    ));
-                }
-                if let Some(count) = fault.count {
-                    at_most(
-                        || at("relaycast.fault.count"),
-                        count,
-                        MAX_RELAYCAST_FAULT_COUNT,
-                        "requests",
-                        "one million",
-                    )?;
-                }
+                check_relaycast_fault(fault, || at("relaycast.fault"))?;
             }
             _ => {}
         }

@@ -12,9 +12,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::bounds::{
-    MAX_DURATION_MS, MAX_OVERSIZED_LINE, MAX_RELAYCAST_FAULT_COUNT, MAX_RELAYCAST_FAULT_STATUS,
-    MAX_REPEAT_COUNT, MAX_STDERR_FLOOD, MIN_RELAYCAST_FAULT_STATUS,
+    MAX_BOOT_FAULTS, MAX_DURATION_MS, MAX_OVERSIZED_LINE, MAX_RELAYCAST_FAULT_COUNT,
+    MAX_RELAYCAST_FAULT_STATUS, MAX_REPEAT_COUNT, MAX_STDERR_FLOOD, MIN_RELAYCAST_FAULT_STATUS,
 };
+use crate::http::{Generation, HttpRequest, HttpResponse, StdinMode, WsConnect};
 use crate::pattern::Pattern;
 
 /// The value of `format` this crate reads and writes.
@@ -41,6 +42,11 @@ pub struct Fixture {
     #[serde(default = "protocol_v1")]
     #[schemars(extend("const" = 1))]
     pub protocol: u32,
+    /// The generation of the broker's API the transcript speaks: `stdio` (protocol v1, brokers up
+    /// to 3.2.x; the default) or `http` (the HTTP/WebSocket API of 4.0 and later). It decides
+    /// which steps the transcript may use and which brokers it applies to, before `brokers`.
+    #[serde(default, skip_serializing_if = "Generation::is_stdio")]
+    pub generation: Generation,
     /// The broker versions this fixture applies to, as a semver requirement (e.g. `>=3.1.0, <4`).
     #[serde(default = "any_broker")]
     #[schemars(with = "String")]
@@ -145,6 +151,36 @@ pub struct BrokerSetup {
     /// Whether the broker needs the stand-in Relaycast (every real 3.x broker does).
     #[serde(default = "yes")]
     pub relaycast: bool,
+    /// What the broker's stdin is at start: `open` (a pipe, the only choice for `stdio` fixtures)
+    /// or `closed` (the default for `http` fixtures, as their SDKs start the broker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<StdinMode>,
+    /// Relaycast faults in force from the broker's first request, e.g. workspace creation failing
+    /// at boot (at most 16). A client player gives the broker a stand-in Relaycast of its own for
+    /// the fixture, since there is no workspace yet to scope them to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_BOOT_FAULTS))]
+    pub relaycast_faults: Vec<RelaycastFault>,
+    /// For `http` fixtures: whether a client player waits, before the first step, until the broker
+    /// is ready, as the SDKs do: until `GET /api/session` is answered with a status other than 503
+    /// (a broker answers 503 "Broker is starting" while it connects to Relaycast). `false` plays
+    /// the first step as soon as the API is announced.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub wait_ready: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+impl BrokerSetup {
+    /// What the broker's stdin is at start for a fixture of `generation`.
+    pub fn stdin_mode(&self, generation: Generation) -> StdinMode {
+        self.stdin.unwrap_or(match generation {
+            Generation::Stdio => StdinMode::Open,
+            Generation::Http => StdinMode::Closed,
+        })
+    }
 }
 
 impl Default for BrokerSetup {
@@ -153,6 +189,9 @@ impl Default for BrokerSetup {
             args: default_args(),
             env: BTreeMap::new(),
             relaycast: true,
+            stdin: None,
+            relaycast_faults: Vec::new(),
+            wait_ready: true,
         }
     }
 }
@@ -238,8 +277,8 @@ pub enum ActionOutcome {
 /// `within_ms` and `note`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(extend("unevaluatedProperties" = false))]
-// `"optional": true` belongs to `broker` steps only, as the loader says.
-#[schemars(extend("if" = {"not": {"required": ["broker"]}}, "then" = {"properties": {"optional": {"const": false}}}))]
+// `"optional": true` belongs to `broker` and `response` steps only, as the loader says.
+#[schemars(extend("if" = {"not": {"anyOf": [{"required": ["broker"]}, {"required": ["response"]}]}}, "then" = {"properties": {"optional": {"const": false}}}))]
 pub struct Step {
     /// What happens.
     #[serde(flatten)]
@@ -252,9 +291,9 @@ pub struct Step {
     /// A remark for readers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// For a `broker` step: the broker may end without writing this frame (a player of the broker
-    /// always writes it). Use it where real brokers race, e.g. the 3.x broker may exit before it
-    /// flushes its answer to `shutdown`.
+    /// For a `broker` or `response` step: the broker may end without writing this frame or
+    /// answer (a player of the broker always writes it). Use it where real brokers race, e.g. the
+    /// 3.x broker may exit before it flushes its answer to `shutdown`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
 }
@@ -283,9 +322,8 @@ impl<'de> Deserialize<'de> for Step {
         if members.len() != 1 {
             let keys: Vec<&str> = members.iter().map(|(key, _)| key.as_ref()).collect();
             return Err(D::Error::custom(format!(
-                "a step has exactly one action (client, client_any_order, client_raw, client_hex, \
-                 close_stdin, signal, broker, broker_any_order, broker_log, sleep_ms, silence_ms, \
-                 exit, fault), found {keys:?}"
+                "a step has exactly one action ({}), found {keys:?}",
+                STEP_ACTIONS.join(", ")
             )));
         }
         let Some((name, value)) = members.pop() else {
@@ -299,6 +337,7 @@ impl<'de> Deserialize<'de> for Step {
                 .map(match name {
                     "client" => StepAction::Client,
                     "broker" => StepAction::Broker,
+                    "event" => StepAction::Event,
                     _ => StepAction::BrokerLog,
                 })
                 .map_err(|error| error.in_document()),
@@ -315,8 +354,10 @@ impl<'de> Deserialize<'de> for Step {
                 D::Error::custom(error)
             }
         })?;
-        if optional && !matches!(action, StepAction::Broker(_)) {
-            return Err(D::Error::custom("only a `broker` step can be `optional`"));
+        if optional && !matches!(action, StepAction::Broker(_) | StepAction::Response(_)) {
+            return Err(D::Error::custom(
+                "only a `broker` or `response` step can be `optional`",
+            ));
         }
         Ok(Self {
             action,
@@ -340,7 +381,7 @@ struct StepMembers<'de> {
 
 /// The value of a step's action member.
 enum ActionMember {
-    /// A `client`, `broker` or `broker_log` pattern, compiled as it was parsed (or why it cannot be).
+    /// A `client`, `broker`, `broker_log` or `event` pattern, compiled as it was parsed (or why it cannot be).
     Pattern(Result<Pattern, crate::PatternError>),
     /// Any other action's value, for `StepAction`'s deserializer.
     Value(Value),
@@ -373,7 +414,7 @@ impl<'de> serde::de::Visitor<'de> for StepMembers<'de> {
                     self.optional = Some(map.next_value()?);
                     continue;
                 }
-                "client" | "broker" | "broker_log" => {
+                "client" | "broker" | "broker_log" | "event" => {
                     ActionMember::Pattern(map.next_value_seed(crate::pattern::PatternSeed)?)
                 }
                 _ => ActionMember::Value(map.next_value()?),
@@ -432,6 +473,16 @@ pub enum StepAction {
     /// Something happens on Relaycast, the broker's service (a message arrives for it). A client
     /// player makes it happen through its stand-in Relaycast; a broker player has nothing to do.
     Relaycast(RelaycastAction),
+    /// The client sends an HTTP request (`http` fixtures).
+    Request(HttpRequest),
+    /// The broker answers the oldest request not yet answered (`http` fixtures).
+    Response(HttpResponse),
+    /// The client opens the event WebSocket (`http` fixtures).
+    WsConnect(WsConnect),
+    /// The client closes its event WebSocket (`http` fixtures).
+    WsClose(True),
+    /// The broker pushes an event frame matching this pattern on the WebSocket (`http` fixtures).
+    Event(Pattern),
 }
 
 /// The member names of the step actions.
@@ -450,6 +501,11 @@ pub const STEP_ACTIONS: &[&str] = &[
     "exit",
     "fault",
     "relaycast",
+    "request",
+    "response",
+    "ws_connect",
+    "ws_close",
+    "event",
 ];
 
 impl StepAction {
@@ -470,6 +526,11 @@ impl StepAction {
             Self::Exit(_) => "exit",
             Self::Fault(_) => "fault",
             Self::Relaycast(_) => "relaycast",
+            Self::Request(_) => "request",
+            Self::Response(_) => "response",
+            Self::WsConnect(_) => "ws_connect",
+            Self::WsClose(_) => "ws_close",
+            Self::Event(_) => "event",
         }
     }
 }

@@ -12,7 +12,8 @@ use super::corpus::CorpusArgs;
 /// The arguments of `broker`.
 #[derive(Args)]
 pub struct BrokerArgs {
-    /// A pinned real broker version to install (verified, cached) and check, e.g. 3.2.5 or 3.2.18.
+    /// A pinned real broker version to install (verified, cached) and check: a stdio one (3.2.5,
+    /// 3.2.18) or one of the HTTP/WS generation (4.0.40, 6.3.6, 9.1.6, ...).
     #[arg(long, conflicts_with_all = ["binary", "mock_broker"])]
     version: Option<String>,
     /// A broker executable to check.
@@ -29,8 +30,8 @@ pub struct BrokerArgs {
     corpus: CorpusArgs,
 }
 
-/// Picks the broker to check: installs a pinned `version`, or takes a `binary` (probed: it must be
-/// a stdio protocol v1 broker; `broker_version` is its version, if known), or `mock_broker`.
+/// Picks the broker to check: installs a pinned `version`, or takes a `binary` (of the generation
+/// its `broker_version` says, else probed), or `mock_broker`.
 /// Exactly one of `version`, `binary` and `mock_broker` is given.
 pub(crate) async fn broker_target(
     version: Option<&str>,
@@ -42,15 +43,10 @@ pub(crate) async fn broker_target(
         (None, None, Some(program)) => Arc::new(MockBroker::at(program)?.probed().await?),
         (Some(version), None, None) => {
             let pins = relay_install::PinTable::builtin();
-            let Some(pin) = pins.get(version) else {
+            if pins.get(version).is_none() {
                 bail!(
                     "broker {version} is not pinned; the pinned versions are {} (or give --binary)",
                     pins.versions().join(", ")
-                );
-            };
-            if pin.generation() != relay_install::Generation::Stdio {
-                bail!(
-                    "broker {version} speaks the HTTP/WebSocket API of 4.0 and later, and this corpus is for stdio protocol v1 (3.x brokers)"
                 );
             }
             eprintln!("relay-conformance: installing broker {version} (pinned, verified)...");

@@ -177,9 +177,16 @@ impl CorpusArgs {
 
     /// Runs the prepared fixtures against `target`, reports, and returns the exit code.
     pub async fn run(&self, prepared: Prepared, target: Arc<dyn Target>) -> anyhow::Result<u8> {
-        let run = self
-            .run_report(&prepared.corpus, target, prepared.baseline)
-            .await;
+        let generation = target.generation();
+        let (corpus, left_out) = prepared.corpus.of_generation(generation)?;
+        if left_out > 0 {
+            eprintln!(
+                "relay-conformance: {} speaks the {generation} generation of the broker API: \
+                 {left_out} fixtures of the other generation left out",
+                target.name()
+            );
+        }
+        let run = self.run_report(&corpus, target, prepared.baseline).await;
         let streaming_to_stdout = self.streams_to_stdout();
         // On stdout or stderr through anstream, which keeps colour only where it belongs.
         let summary = report::text::summary_with(&run, self.text_style());

@@ -125,6 +125,9 @@ pub enum PlanError {
     /// mock-broker cannot be used.
     #[error("cannot use mock-broker")]
     MockBroker(#[source] std::io::Error),
+    /// The corpus has no fixture of an implementation's generation.
+    #[error(transparent)]
+    Corpus(#[from] crate::corpus::CorpusError),
 }
 
 /// What happens while the matrix is made, for the caller to show.
@@ -340,12 +343,14 @@ impl Plan {
             .transpose()?
             .map(Arc::new);
         let run_settings = settings.run_settings();
+        // Each implementation runs the fixtures of its generation.
+        let (corpus, _) = corpus.clone().of_generation(target.generation())?;
         on_progress(Progress::Running {
             name: target.name(),
             fixtures: corpus.entries().len(),
             settings: run_settings,
         });
-        let mut report = run::run_corpus(corpus, target, run_settings, baseline, |result| {
+        let mut report = run::run_corpus(&corpus, target, run_settings, baseline, |result| {
             on_progress(Progress::Finished(result));
         })
         .await;

@@ -14,11 +14,9 @@ use std::time::Duration;
 
 use relay_fixture::verdict::{Failure, MismatchReport};
 use relay_fixture::wire::{describe_line, encode_frame, frame_value, is_event};
-use relay_fixture::{
-    Bindings, EventPolicy, Fixture, Pattern, RelaycastAction, RelaycastFault, Step, StepAction,
-};
+use relay_fixture::{Bindings, EventPolicy, Fixture, Pattern, Step, StepAction};
 use relay_protocol::Line;
-use relaycast_stub::{Fault, InjectChannelMessage, InjectDm, StandIn};
+use relaycast_stub::StandIn;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -194,67 +192,17 @@ impl<'a> ClientPlayer<'a> {
             StepAction::Fault(_) => Err(Failure::new(
                 "faults are injected by mock-broker; this step is for client-side fixtures",
             )),
-            StepAction::Relaycast(action) => self.on_relaycast(action),
-        }
-    }
-
-    /// Makes a Relaycast event happen in the broker's workspace, through the stand-in. Without a
-    /// stand-in the broker is mock-broker, which plays the step's consequences itself.
-    fn on_relaycast(&self, action: &RelaycastAction) -> Result<(), Failure> {
-        let Some(relaycast) = self.relaycast else {
-            return Ok(());
-        };
-        if let RelaycastAction::Fault(fault) = action {
-            return self.add_fault(relaycast, fault);
-        }
-        let workspace_id = match &self.workspace_key {
-            Some(key) => relaycast.workspace_of_key(key),
-            None => None,
-        };
-        let Some(workspace_id) = workspace_id else {
-            return Err(Failure::new(
-                "no Relaycast workspace for this broker: its hello_ack gave no workspace key the stand-in knows",
-            ));
-        };
-        let injected = match action {
-            RelaycastAction::InjectDm(dm) => relaycast.inject_dm(&InjectDm {
-                workspace_id: Some(workspace_id),
-                from: dm.from.clone(),
-                to: dm.to.clone(),
-                text: dm.text.clone(),
-            }),
-            RelaycastAction::InjectChannelMessage(message) => {
-                relaycast.inject_channel_message(&InjectChannelMessage {
-                    workspace_id: Some(workspace_id),
-                    from: message.from.clone(),
-                    channel: message.channel.clone(),
-                    text: message.text.clone(),
-                })
+            StepAction::Relaycast(action) => {
+                super::relaycast::act(self.relaycast, self.workspace_key.as_deref(), action)
             }
-            RelaycastAction::Fault(_) => return Ok(()),
-        };
-        match injected {
-            Ok(injected) if injected.delivered > 0 => Ok(()),
-            Ok(_) => Err(Failure::new(
-                "the broker has no Relaycast socket open: nothing received the injected message",
+            StepAction::Request(_)
+            | StepAction::Response(_)
+            | StepAction::WsConnect(_)
+            | StepAction::WsClose(_)
+            | StepAction::Event(_) => Err(Failure::new(
+                "a step of the HTTP binding: this fixture is played over HTTP, not stdio",
             )),
-            Err(error) => Err(Failure::new(format!(
-                "the stand-in Relaycast refused: {error}"
-            ))),
         }
-    }
-
-    /// Makes the stand-in fail this broker's matching requests (those bearing its workspace key).
-    fn add_fault(&self, relaycast: &StandIn, fault: &RelaycastFault) -> Result<(), Failure> {
-        let Some(key) = &self.workspace_key else {
-            return Err(Failure::new(
-                "no Relaycast workspace for this broker: its hello_ack gave no workspace key",
-            ));
-        };
-        let rule = Fault::from(fault.clone()).for_credential(key);
-        relaycast.add_fault(rule).map(|_| ()).map_err(|error| {
-            Failure::new(format!("the stand-in Relaycast refused the fault: {error}"))
-        })
     }
 
     /// Remembers the workspace key of a `hello_ack`.

@@ -369,6 +369,11 @@ impl Target for SdkAdapter {
         Side::Client
     }
 
+    fn generation(&self) -> relay_fixture::Generation {
+        // mock-broker plays fixtures of the stdio generation only, so far.
+        relay_fixture::Generation::Stdio
+    }
+
     fn run_one<'a>(&'a self, file: &'a Path, fixture: &'a Fixture) -> BoxFuture<'a, FixtureResult> {
         Box::pin(async move {
             let started = Instant::now();

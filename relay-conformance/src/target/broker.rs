@@ -1,18 +1,21 @@
-//! A broker executable, checked with the broker-side fixtures: started afresh for each fixture with
-//! the fixture's `broker.args` and `broker.env`, offline on the stand-in Relaycast.
+//! A broker executable, checked with the broker-side fixtures of its generation: started afresh for
+//! each fixture with the fixture's `broker.args` and `broker.env`, offline on the stand-in
+//! Relaycast; played over stdio (3.x) or over HTTP and the event WebSocket (4.0 and later).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use relay_fixture::{Fixture, Side};
+use relay_fixture::{Fixture, Generation, Side};
 use relaycast_stub::StandIn;
 
 use super::Target;
 use crate::play;
 use crate::process::Launch;
 use crate::results::FixtureResult;
+use crate::target::http_broker::{HttpBrokerLaunch, Stdin};
+use relay_fixture::StdinMode;
 
 /// A broker executable under test.
 #[derive(Debug, Clone)]
@@ -23,6 +26,8 @@ pub struct BrokerBinary {
     pub program: PathBuf,
     /// Its version, if known: fixtures whose `brokers` range excludes it are skipped.
     pub version: Option<semver::Version>,
+    /// The generation of its API: from its version, else from its probe.
+    pub generation: Generation,
     /// The stand-in Relaycast, for fixtures that need Relaycast.
     pub relaycast: Arc<StandIn>,
 }
@@ -48,21 +53,8 @@ pub enum BrokerSetupError {
         #[source]
         source: std::io::Error,
     },
-    /// The broker is of the HTTP/WS generation (4.0 and later): pinned as such, or its probe
-    /// said so (its `--help`, or an `API listening on http://...` line). The stdio runner cannot
-    /// check it.
-    #[error(
-        "broker {} speaks the HTTP/WS API (4.x+), not stdio protocol v1",
-        program.display()
-    )]
-    SpeaksHttp {
-        /// The executable (for a pinned broker, `agent-relay-broker <version>`).
-        program: PathBuf,
-        /// What the probe found, when it was probed.
-        #[source]
-        source: Option<Box<relay_client::ClientError>>,
-    },
-    /// The executable is not a stdio protocol v1 broker (or could not be probed).
+    /// The executable is neither a stdio protocol v1 broker nor one that announces an HTTP API
+    /// (or could not be probed).
     #[error("{} cannot be checked", program.display())]
     Probe {
         /// The executable.
@@ -89,16 +81,9 @@ pub enum BrokerSetupError {
 const PROBE_DEADLINE: Duration = Duration::from_secs(10);
 
 impl BrokerBinary {
-    /// A pinned real broker: installed into the cache (or reused), verified, probed.
+    /// A pinned real broker of either generation: installed into the cache (or reused), verified,
+    /// probed.
     pub async fn pinned(version: &str) -> Result<Self, BrokerSetupError> {
-        if let Some(pin) = relay_install::PinTable::builtin().get(version)
-            && pin.generation() == relay_install::Generation::Http
-        {
-            return Err(BrokerSetupError::SpeaksHttp {
-                program: PathBuf::from(format!("agent-relay-broker {}", pin.version())),
-                source: None,
-            });
-        }
         let installed = relay_install::Installer::new()
             .install(version)
             .await
@@ -109,33 +94,14 @@ impl BrokerBinary {
         Self::given(&installed.path, Some(version)).await
     }
 
-    /// Any broker executable, probed (it must be a stdio protocol v1 broker); `version` is its
-    /// version, if known.
+    /// Any broker executable; `version` is its version, if known. A version of 4.0 or later makes
+    /// it a broker of the HTTP generation; without a version it is probed (`--help`, or a start
+    /// with stdin closed): a stdio protocol v1 broker, or one that announces an HTTP API.
     pub async fn given(program: &Path, version: Option<&str>) -> Result<Self, BrokerSetupError> {
         let program =
             std::fs::canonicalize(program).map_err(|source| BrokerSetupError::Missing {
                 program: program.to_owned(),
                 source,
-            })?;
-        let info = relay_client::probe_broker(&program, PROBE_DEADLINE)
-            .await
-            .map_err(|source| {
-                let speaks_http = matches!(
-                    &source,
-                    relay_client::ClientError::NotAStdioBroker { found, .. }
-                        if found.contains("HTTP") || found.contains("API listening on")
-                );
-                if speaks_http {
-                    BrokerSetupError::SpeaksHttp {
-                        program: program.clone(),
-                        source: Some(Box::new(source)),
-                    }
-                } else {
-                    BrokerSetupError::Probe {
-                        program: program.clone(),
-                        source: Box::new(source),
-                    }
-                }
             })?;
         let version = version
             .map(|version| {
@@ -145,25 +111,30 @@ impl BrokerBinary {
                 })
             })
             .transpose()?;
+        let generation = match &version {
+            Some(version) => Generation::of_broker(version),
+            None => probe_generation(&program).await?,
+        };
         let relaycast = Arc::new(StandIn::start(None).map_err(BrokerSetupError::Relaycast)?);
         let name = match &version {
             Some(version) => format!("agent-relay-broker {version}"),
-            None => info.program.display().to_string(),
+            None => program.display().to_string(),
         };
         Ok(Self {
             name,
             program,
             version,
+            generation,
             relaycast,
         })
     }
 
-    fn launch(&self, fixture: &Fixture) -> Launch {
+    fn launch(&self, fixture: &Fixture, relaycast: &StandIn) -> Launch {
         let mut env = play::broker_env(fixture);
         if fixture.broker.relaycast {
             env.push((
                 "RELAYCAST_BASE_URL".to_owned(),
-                self.relaycast.base_url().to_owned(),
+                relaycast.base_url().to_owned(),
             ));
         }
         env.push(("AGENT_RELAY_TELEMETRY_DISABLED".to_owned(), "1".to_owned()));
@@ -172,6 +143,71 @@ impl BrokerBinary {
             args: fixture.broker.args.clone(),
             env,
         }
+    }
+
+    /// How an HTTP broker is started for `fixture`: as its SDK starts it (a fresh API key, the
+    /// stand-in's URL, no telemetry), with the fixture's arguments, environment and stdin; its API
+    /// must be announced within the first step's deadline.
+    fn http_launch(&self, fixture: &Fixture, relaycast: &StandIn) -> HttpBrokerLaunch {
+        let mut launch =
+            HttpBrokerLaunch::new(&self.program, self.version.as_ref(), relaycast.base_url());
+        if !fixture.broker.relaycast {
+            launch.env.retain(|(key, _)| key != "RELAYCAST_BASE_URL");
+        }
+        launch.args = fixture.broker.args.clone();
+        launch.env.extend(play::broker_env(fixture));
+        launch.stdin = match fixture.broker.stdin_mode(Generation::Http) {
+            StdinMode::Open => Stdin::Open,
+            StdinMode::Closed => Stdin::Closed,
+        };
+        launch.listen_deadline = fixture
+            .transcript
+            .first()
+            .map_or(Duration::from_millis(fixture.step_timeout_ms), |step| {
+                fixture.step_deadline(step)
+            });
+        launch
+    }
+
+    async fn run_fixture(&self, file: &Path, fixture: &Fixture) -> FixtureResult {
+        // Faults from the broker's first request need a stand-in of the fixture's own.
+        let own = match play::relaycast::with_boot_faults(&fixture.broker.relaycast_faults) {
+            Ok(own) => own,
+            Err(failure) => {
+                let mut result = FixtureResult::pending(file, fixture);
+                result.status = crate::results::Status::Error;
+                result.failure = Some(failure);
+                return result;
+            }
+        };
+        let relaycast = own.as_ref().unwrap_or(&self.relaycast);
+        match fixture.generation {
+            Generation::Stdio => {
+                let launch = self.launch(fixture, relaycast);
+                play::against_broker(&launch, file, fixture, Some(relaycast)).await
+            }
+            Generation::Http => {
+                let launch = self.http_launch(fixture, relaycast);
+                play::against_http_broker(&launch, file, fixture, Some(relaycast)).await
+            }
+        }
+    }
+}
+
+/// The generation of a broker of unknown version: a stdio protocol v1 broker answers the probe;
+/// one that announces an HTTP API instead is of the HTTP generation.
+async fn probe_generation(program: &Path) -> Result<Generation, BrokerSetupError> {
+    match relay_client::probe_broker(program, PROBE_DEADLINE).await {
+        Ok(_) => Ok(Generation::Stdio),
+        Err(relay_client::ClientError::NotAStdioBroker { found, .. })
+            if found.contains("HTTP") || found.contains("API listening on") =>
+        {
+            Ok(Generation::Http)
+        }
+        Err(source) => Err(BrokerSetupError::Probe {
+            program: program.to_owned(),
+            source: Box::new(source),
+        }),
     }
 }
 
@@ -188,10 +224,11 @@ impl Target for BrokerBinary {
         Side::Broker
     }
 
+    fn generation(&self) -> Generation {
+        self.generation
+    }
+
     fn run_one<'a>(&'a self, file: &'a Path, fixture: &'a Fixture) -> BoxFuture<'a, FixtureResult> {
-        Box::pin(async move {
-            let launch = self.launch(fixture);
-            play::against_broker(&launch, file, fixture, Some(&self.relaycast)).await
-        })
+        Box::pin(self.run_fixture(file, fixture))
     }
 }

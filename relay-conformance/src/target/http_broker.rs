@@ -380,11 +380,16 @@ impl HttpBroker {
 
     /// The event WebSocket's URL, replaying from `since_seq`: `ws://HOST:PORT/ws?sinceSeq=N`.
     pub fn ws_url(&self, since_seq: u64) -> String {
+        format!("{}/ws?sinceSeq={since_seq}", self.ws_base())
+    }
+
+    /// The WebSocket origin of the API, e.g. `ws://127.0.0.1:40537` (a path follows it).
+    pub fn ws_base(&self) -> String {
         let authority = self
             .base_url
             .strip_prefix("http://")
             .unwrap_or(&self.base_url);
-        format!("ws://{authority}/ws?sinceSeq={since_seq}")
+        format!("ws://{authority}")
     }
 
     /// The API key the broker was given (send it as [`API_KEY_HEADER`]).

@@ -18,7 +18,7 @@ mod mock_broker;
 use std::path::Path;
 
 use futures_util::future::BoxFuture;
-use relay_fixture::{Fixture, Side};
+use relay_fixture::{Fixture, Generation, Side};
 
 use crate::results::FixtureResult;
 
@@ -42,6 +42,10 @@ pub trait Target: Send + Sync {
     /// `sides` list `broker`, a client with those that list `client`.
     fn side(&self) -> Side;
 
+    /// The generation of the broker API it speaks or drives: only the fixtures of that generation
+    /// are run against it.
+    fn generation(&self) -> Generation;
+
     /// Runs one fixture that [`applies`] to it, in fresh processes, to a result.
     fn run_one<'a>(&'a self, file: &'a Path, fixture: &'a Fixture) -> BoxFuture<'a, FixtureResult>;
 }
@@ -49,6 +53,14 @@ pub trait Target: Send + Sync {
 /// Whether `fixture` applies to `target`: `Err` with the reason to skip it if not.
 pub fn applies(target: &dyn Target, fixture: &Fixture) -> Result<(), String> {
     let side = target.side();
+    if fixture.generation != target.generation() {
+        return Err(format!(
+            "a fixture of the {} generation: {} speaks the {} generation",
+            fixture.generation,
+            target.name(),
+            target.generation()
+        ));
+    }
     if !fixture.sides.contains(&side) {
         return Err(match side {
             Side::Broker => "a client-side fixture: it checks clients, not brokers",

@@ -1,0 +1,92 @@
+//! `relaycast` steps, the same for both generations: what happens at the stand-in Relaycast, in
+//! the workspace of the broker under test.
+
+// A `Failure` ends the play: its size on the error path costs nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
+use relay_fixture::verdict::Failure;
+use relay_fixture::{RelaycastAction, RelaycastFault};
+use relaycast_stub::{Fault, InjectChannelMessage, InjectDm, StandIn};
+
+/// Makes `action` happen at `relaycast`, in the workspace whose key is `workspace_key` (the one the
+/// broker named: its `hello_ack`, or its `GET /api/session`). Without a stand-in the broker is
+/// mock-broker, which plays the step's consequences itself.
+pub fn act(
+    relaycast: Option<&StandIn>,
+    workspace_key: Option<&str>,
+    action: &RelaycastAction,
+) -> Result<(), Failure> {
+    let Some(relaycast) = relaycast else {
+        return Ok(());
+    };
+    let Some(key) = workspace_key else {
+        return Err(Failure::new(
+            "no Relaycast workspace for this broker: it named no workspace key",
+        ));
+    };
+    if let RelaycastAction::Fault(fault) = action {
+        return add_fault(relaycast, key, fault);
+    }
+    let Some(workspace_id) = relaycast.workspace_of_key(key) else {
+        return Err(Failure::new(
+            "no Relaycast workspace for this broker: the stand-in knows no workspace of the key it named",
+        ));
+    };
+    let injected = match action {
+        RelaycastAction::InjectDm(dm) => relaycast.inject_dm(&InjectDm {
+            workspace_id: Some(workspace_id),
+            from: dm.from.clone(),
+            to: dm.to.clone(),
+            text: dm.text.clone(),
+        }),
+        RelaycastAction::InjectChannelMessage(message) => {
+            relaycast.inject_channel_message(&InjectChannelMessage {
+                workspace_id: Some(workspace_id),
+                from: message.from.clone(),
+                channel: message.channel.clone(),
+                text: message.text.clone(),
+            })
+        }
+        RelaycastAction::Fault(_) => return Ok(()),
+    };
+    match injected {
+        Ok(injected) if injected.delivered > 0 => Ok(()),
+        Ok(_) => Err(Failure::new(
+            "the broker has no Relaycast socket open: nothing received the injected message",
+        )),
+        Err(error) => Err(Failure::new(format!(
+            "the stand-in Relaycast refused: {error}"
+        ))),
+    }
+}
+
+/// Makes the stand-in fail this broker's matching requests (those bearing its workspace key).
+fn add_fault(relaycast: &StandIn, key: &str, fault: &RelaycastFault) -> Result<(), Failure> {
+    let rule = Fault::from(fault.clone()).for_credential(key);
+    relaycast
+        .add_fault(rule)
+        .map(|_| ())
+        .map_err(|error| Failure::new(format!("the stand-in Relaycast refused the fault: {error}")))
+}
+
+/// A stand-in Relaycast of its own for a fixture whose broker meets Relaycast faults from its first
+/// request (`broker.relaycast_faults`): there is no workspace yet to scope them to, so they apply
+/// to every request this stand-in serves. `None` when the fixture lists none.
+pub fn with_boot_faults(faults: &[RelaycastFault]) -> Result<Option<StandIn>, Failure> {
+    if faults.is_empty() {
+        return Ok(None);
+    }
+    let relaycast = StandIn::start(None).map_err(|error| {
+        Failure::new(format!(
+            "cannot start a stand-in Relaycast for the fixture: {error}"
+        ))
+    })?;
+    for fault in faults {
+        relaycast
+            .add_fault(Fault::from(fault.clone()))
+            .map_err(|error| {
+                Failure::new(format!("the stand-in Relaycast refused the fault: {error}"))
+            })?;
+    }
+    Ok(Some(relaycast))
+}
