@@ -34,6 +34,7 @@ mod errors;
 mod event;
 mod frame;
 mod framing;
+pub mod http;
 mod line;
 mod macros;
 mod message_type;
