@@ -187,3 +187,14 @@ fn a_second_play_keeps_the_first_report() {
     assert_eq!(second["fixture"], second_fixture.to_str().expect("UTF-8"));
     assert!(!dir.join("report.json.3").exists());
 }
+
+#[test]
+fn a_fixture_of_the_http_generation_is_refused() {
+    let file = fixture("invalid/http-generation.json");
+    let (stderr, _) = cannot_play(&file);
+    let expected = format!(
+        "{}: a fixture of the http generation; mock-broker plays stdio protocol v1 fixtures",
+        file.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}

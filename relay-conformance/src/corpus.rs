@@ -95,6 +95,14 @@ pub enum CorpusError {
         /// The pattern.
         pattern: String,
     },
+    /// No fixture of the target's generation is selected.
+    #[error("no fixture of the {generation} generation is selected in {}", dir.display())]
+    NoneOfGeneration {
+        /// The directory.
+        dir: PathBuf,
+        /// The generation.
+        generation: Generation,
+    },
     /// Nothing is left to run.
     #[error("no fixtures in {}{}", dir.display(), filter.as_ref().map_or_else(String::new, |filter| format!(" are left by {filter}")))]
     Empty {
@@ -181,9 +189,9 @@ impl Corpus {
             Err(_) => true,
         });
         if self.entries.is_empty() {
-            return Err(CorpusError::Empty {
+            return Err(CorpusError::NoneOfGeneration {
                 dir: self.dir,
-                filter: Some(format!("the {generation} generation")),
+                generation,
             });
         }
         let left_out = before - self.entries.len();

@@ -85,7 +85,16 @@ fn list_shows_what_would_run_and_runs_nothing() {
             "{line}"
         );
         assert!(line.contains("brokers >="), "{line}");
+        assert!(line.contains("  stdio  "), "{line}");
     }
+}
+
+#[test]
+fn a_selection_with_no_fixture_of_the_targets_generation_says_so() {
+    misconfigured(
+        &["broker", "--mock-broker", "MOCK", "--filter", "http/*"],
+        "no fixture of the stdio generation is selected",
+    );
 }
 
 /// Runs `relay-conformance ARGS` in a scratch directory and returns its stderr, checking that it

@@ -255,9 +255,10 @@ fn listing(corpus: &Corpus) -> String {
     for entry in corpus.entries() {
         let line = match &entry.loaded {
             Ok(fixture) => format!(
-                "{}  {}  {}  brokers {}\n",
+                "{}  {}  {}  {}  brokers {}\n",
                 fixture.id,
                 fixture.level,
+                fixture.generation,
                 fixture
                     .sides
                     .iter()
