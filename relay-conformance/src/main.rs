@@ -41,8 +41,9 @@ enum Command {
     /// Run the client-side fixtures against an SDK through its adapter (docs/ADAPTERS.md), with the
     /// SDK pointed at mock-broker.
     Client(cli::client::ClientArgs),
-    /// List the request types, error codes and event kinds the corpus exercises, and where each was
-    /// verified; `--check` fails when a covered item lost its fixtures.
+    /// List what the corpus exercises per generation (stdio: request types, error codes, event
+    /// kinds; http: routes, statuses, error codes, event kinds), and where each was verified;
+    /// `--check` fails when a covered item lost its fixtures.
     Coverage(cli::coverage::CoverageArgs),
     /// Speak the adapter protocol for a built-in client (what `client --relay-client` runs).
     #[command(hide = true)]

@@ -201,9 +201,10 @@ fn predicates_str_contains(needle: &'static str) -> impl predicates::Predicate<[
 }
 
 #[test]
-fn a_4x_broker_is_reported_as_not_a_stdio_broker_within_seconds() {
+fn a_4x_broker_of_unknown_version_runs_the_http_fixtures() {
     let dir = tempfile::tempdir().unwrap();
-    // A 4.x broker ignores stdin: this one would sit there for a minute.
+    // Probed as a broker of 4.0 or later (its `init --help` lists `--state-dir`), so it gets the
+    // HTTP fixtures; this one never announces an API: each is an error at the first step's deadline.
     let broker = broker_script(
         dir.path(),
         "broker4.sh",
@@ -211,27 +212,45 @@ fn a_4x_broker_is_reported_as_not_a_stdio_broker_within_seconds() {
         INIT_HELP_4X,
         "exec sleep 60",
     );
-    let started = std::time::Instant::now();
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    std::fs::write(
+        cases.join("session.json"),
+        r#"{"format": "relay-fixture/1", "id": "http/session", "summary": "s", "level": "MUST",
+            "generation": "http", "sides": ["broker"], "step_timeout_ms": 1000,
+            "transcript": [{"request": {"method": "GET", "path": "/api/session"}},
+                           {"response": {"status": 200}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        cases.join("stdio.json"),
+        r#"{"format": "relay-fixture/1", "id": "stdio/hello", "summary": "s", "level": "MUST",
+            "sides": ["broker"], "transcript": [{"client": {"v": 1, "type": "hello"}}]}"#,
+    )
+    .unwrap();
     let output = Command::cargo_bin("relay-conformance")
         .unwrap()
         .args(["broker", "--binary"])
         .arg(&broker)
         .arg("--fixtures")
-        .arg(corpus())
+        .arg(&cases)
         .output()
         .unwrap();
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("is not a stdio protocol v1 broker"),
+        stderr.contains("speaks the http generation of the broker API: 1 fixtures of the other generation left out"),
         "{stderr}"
     );
-    assert!(stderr.contains("4.0 or later"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ERROR MUST   http/session"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "did not announce its API (`API listening on http://...` on stdout) within 1000 ms"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("stdio/hello"), "{stdout}");
 }
 
 #[test]

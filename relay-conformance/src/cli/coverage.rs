@@ -1,5 +1,10 @@
-//! `relay-conformance coverage`: which request types, error codes and event kinds the corpus
-//! exercises, where each was verified, and (with `--check`) whether any item lost its fixtures.
+//! `relay-conformance coverage`: what the corpus exercises in each generation of the broker's API,
+//! where each item was verified, and (with `--check`) whether any item lost its fixtures.
+//!
+//! stdio fixtures count request types, error codes and event kinds; http fixtures count routes
+//! (`POST /api/spawn`; a `ws_connect` is `GET /ws`), statuses by route (`POST /api/spawn 400`),
+//! error codes of answer bodies and event kinds. What each item is read from:
+//! [`relay_conformance::coverage`].
 
 use std::path::PathBuf;
 
@@ -12,6 +17,7 @@ use crate::{EXIT_OK, EXIT_UNEXPECTED};
 
 /// The arguments of `coverage`.
 #[derive(Args)]
+#[command(after_long_help = COUNTED)]
 pub struct CoverageArgs {
     /// The fixture corpus directory (default: the corpus this program was built with).
     #[arg(long, value_name = "DIR")]
@@ -31,6 +37,21 @@ pub struct CoverageArgs {
     #[arg(long, value_name = "FILE")]
     check: Option<PathBuf>,
 }
+
+/// What `coverage --help` says is counted, per generation.
+const COUNTED: &str = "\
+What is counted, per generation (a fixture's `generation`):
+  stdio  request types (`client` frames' `type`), error codes (`error` frames' `code`, and the
+         `code` of a worker's error in `worker_error`) and event kinds (`event` frames' `kind`):
+         every one the wire model knows, covered or not.
+  http   routes (each `request`'s method and path mapped to its template, e.g.
+         `DELETE /api/spawned/{name}`; a `ws_connect` is `GET /ws`; a path no route matches is
+         not counted) and event kinds (`event` steps' `kind`): every one the route table and
+         the model know, covered or not; statuses by route (`POST /api/spawn 400`: a
+         `response` answers the oldest unanswered `request`; a refused `ws_connect` is
+         `GET /ws 401`) and error codes (`code` or `error.code` of a `response` body): those
+         some fixture expects.
+An item is verified on the implementations (`--results`) where one of its fixtures passed.";
 
 /// How `coverage` writes its output.
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,7 +111,8 @@ pub fn run(args: CoverageArgs) -> anyhow::Result<u8> {
     }
     for item in &lost {
         eprintln!(
-            "relay-conformance: coverage: the {} `{}` lost its fixtures (it had {})",
+            "relay-conformance: coverage: the {} {} `{}` lost its fixtures (it had {})",
+            item.generation,
             item.kind.label(),
             item.name,
             item.fixtures.join(", ")

@@ -1,10 +1,11 @@
-//! [`Coverage`] as text (for a terminal) and as Markdown (for fixtures/COVERAGE.md).
+//! [`Coverage`] as text (for a terminal) and as Markdown (for fixtures/COVERAGE.md): a summary per
+//! generation and kind, then a section per generation (stdio, then http) with a part per kind.
 
 use std::fmt::Write;
 
-use super::{Coverage, Item, ItemKind};
+use relay_fixture::Generation;
 
-const KINDS: [ItemKind; 3] = [ItemKind::Request, ItemKind::ErrorCode, ItemKind::Event];
+use super::{Coverage, GENERATIONS, Item, ItemKind};
 
 /// How many fixture ids a Markdown row lists before "and N more" (the JSON lists them all).
 const LISTED_FIXTURES: usize = 6;
@@ -12,34 +13,90 @@ const LISTED_FIXTURES: usize = 6;
 /// How many fixture ids a text line shows before "and N more".
 const SHOWN_FIXTURES: usize = 3;
 
-/// One line per item, grouped by kind, with a count per kind.
+/// The narrowest name column of a text line.
+const NAME_WIDTH: usize = 28;
+
+/// What a generation's section is headed with.
+fn title(generation: Generation) -> &'static str {
+    match generation {
+        Generation::Stdio => "stdio (protocol v1 on stdin and stdout, brokers up to 3.2.x)",
+        Generation::Http => "http (the HTTP + WebSocket API, brokers 4.0 and later)",
+    }
+}
+
+/// How many items of a kind are covered: `13 of 15`, or `4 seen` for a kind listed only when a
+/// fixture exercises it.
+fn count(coverage: &Coverage, generation: Generation, kind: ItemKind) -> String {
+    let (covered, total) = coverage.counts(generation, kind);
+    if kind.is_listed(generation) {
+        format!("{covered} of {total}")
+    } else {
+        format!("{total} seen")
+    }
+}
+
+/// A summary table, then one line per item, grouped by generation and kind.
 pub fn text(coverage: &Coverage) -> String {
     let mut out = String::new();
-    for kind in KINDS {
-        let (covered, total) = coverage.counts(kind);
-        let _ = writeln!(out, "{}s: {covered} of {total} covered", kind.label());
-        for item in coverage.items.iter().filter(|item| item.kind == kind) {
-            let mark = if item.fixtures.is_empty() { "--" } else { "ok" };
-            let _ = write!(out, "  {mark} {:<28}", item.name);
-            if item.fixtures.is_empty() {
-                let _ = writeln!(out, " no fixture");
-                continue;
+    let _ = writeln!(out, "{:<10} {:<12} covered", "generation", "kind");
+    for generation in GENERATIONS {
+        for &kind in ItemKind::of(generation) {
+            let _ = writeln!(
+                out,
+                "{:<10} {:<12} {}",
+                generation.to_string(),
+                kind.plural(),
+                count(coverage, generation, kind)
+            );
+        }
+    }
+    for generation in GENERATIONS {
+        let _ = writeln!(out, "\n{}", title(generation));
+        for &kind in ItemKind::of(generation) {
+            let covered = if kind.is_listed(generation) {
+                " covered"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {}: {}{covered}",
+                kind.plural(),
+                count(coverage, generation, kind)
+            );
+            let width = coverage
+                .of_kind(generation, kind)
+                .map(|item| item.name.len())
+                .max()
+                .unwrap_or(0)
+                .max(NAME_WIDTH);
+            for item in coverage.of_kind(generation, kind) {
+                text_line(&mut out, item, width);
             }
-            let shown: Vec<&str> = item
-                .fixtures
-                .iter()
-                .take(SHOWN_FIXTURES)
-                .map(String::as_str)
-                .collect();
-            let more = item.fixtures.len().saturating_sub(SHOWN_FIXTURES);
-            let _ = write!(out, " {}", shown.join(", "));
-            if more > 0 {
-                let _ = write!(out, " and {more} more");
-            }
-            let _ = writeln!(out, "{}", verified(item));
         }
     }
     out
+}
+
+fn text_line(out: &mut String, item: &Item, width: usize) {
+    let mark = if item.fixtures.is_empty() { "--" } else { "ok" };
+    let _ = write!(out, "    {mark} {:<width$}", item.name);
+    if item.fixtures.is_empty() {
+        let _ = writeln!(out, " no fixture");
+        return;
+    }
+    let shown: Vec<&str> = item
+        .fixtures
+        .iter()
+        .take(SHOWN_FIXTURES)
+        .map(String::as_str)
+        .collect();
+    let more = item.fixtures.len().saturating_sub(SHOWN_FIXTURES);
+    let _ = write!(out, " {}", shown.join(", "));
+    if more > 0 {
+        let _ = write!(out, " and {more} more");
+    }
+    let _ = writeln!(out, "{}", verified(item));
 }
 
 fn verified(item: &Item) -> String {
@@ -50,47 +107,77 @@ fn verified(item: &Item) -> String {
     }
 }
 
-/// A Markdown page: a summary table, then a table per kind.
+/// A Markdown page: a summary table per generation and kind, then a section per generation with a
+/// table per kind.
 pub fn markdown(coverage: &Coverage) -> String {
     let mut out = String::from(
-        "# Corpus coverage\n\nGenerated by `relay-conformance coverage`: every request type, error code and event kind of\nthe wire model (`relay-protocol`), the fixtures whose transcripts exercise it, and the\nimplementations on which at least one of those fixtures passed.\n\n| kind | covered |\n| --- | --- |\n",
+        "# Corpus coverage\n\n\
+         Generated by `relay-conformance coverage`: what the corpus exercises in each generation of the\n\
+         broker's API, the fixtures whose transcripts exercise it, and the implementations on which at\n\
+         least one of those fixtures passed.\n\n\
+         - **stdio** (protocol v1, brokers up to 3.2.x): every request type, error code and event kind of\n  \
+         the wire model (`relay-protocol`), read from the `client` and `broker` frames.\n\
+         - **http** (the HTTP + WebSocket API, brokers 4.0 and later): every route of the route table\n  \
+         (`relay_protocol::http::ROUTES`; a `ws_connect` counts as `GET /ws`) and every event kind (those\n  \
+         of the 3.x model, since 4.0.0 here, and `HTTP_EVENT_KINDS`); and, listed only when a fixture\n  \
+         expects them, the statuses each route answers with (a `response` answers the oldest\n  \
+         unanswered `request`) and the error codes of answer bodies (`code`, `error.code`).\n\n\
+         | generation | kind | covered |\n| --- | --- | --- |\n",
     );
-    for kind in KINDS {
-        let (covered, total) = coverage.counts(kind);
-        let _ = writeln!(out, "| {}s | {covered} of {total} |", kind.label());
-    }
-    for kind in KINDS {
-        let _ = writeln!(
-            out,
-            "\n## {}s\n\n| {} | since | fixtures | verified on |\n| --- | --- | --- | --- |",
-            capitalised(kind.label()),
-            kind.label()
-        );
-        for item in coverage.items.iter().filter(|item| item.kind == kind) {
-            let mut fixtures = item
-                .fixtures
-                .iter()
-                .take(LISTED_FIXTURES)
-                .map(|id| format!("`{id}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            match item.fixtures.len() {
-                0 => fixtures = "**none**".to_owned(),
-                n if n > LISTED_FIXTURES => {
-                    let _ = write!(fixtures, " and {} more", n - LISTED_FIXTURES);
-                }
-                _ => {}
-            }
+    for generation in GENERATIONS {
+        for &kind in ItemKind::of(generation) {
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {fixtures} | {} |",
-                item.name,
-                item.since.as_deref().unwrap_or(""),
-                item.verified_on.join(", ")
+                "| {generation} | {} | {} |",
+                kind.plural(),
+                count(coverage, generation, kind)
             );
         }
     }
+    for generation in GENERATIONS {
+        let _ = writeln!(out, "\n## {}", title(generation));
+        for &kind in ItemKind::of(generation) {
+            let _ = writeln!(out, "\n### {}\n", capitalised(kind.plural()));
+            let mut items = coverage.of_kind(generation, kind).peekable();
+            if items.peek().is_none() {
+                let _ = writeln!(out, "No fixture expects one yet.");
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "| {} | since | fixtures | verified on |\n| --- | --- | --- | --- |",
+                kind.label()
+            );
+            for item in items {
+                markdown_row(&mut out, item);
+            }
+        }
+    }
     out
+}
+
+fn markdown_row(out: &mut String, item: &Item) {
+    let mut fixtures = item
+        .fixtures
+        .iter()
+        .take(LISTED_FIXTURES)
+        .map(|id| format!("`{id}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match item.fixtures.len() {
+        0 => fixtures = "**none**".to_owned(),
+        n if n > LISTED_FIXTURES => {
+            let _ = write!(fixtures, " and {} more", n - LISTED_FIXTURES);
+        }
+        _ => {}
+    }
+    let _ = writeln!(
+        out,
+        "| `{}` | {} | {fixtures} | {} |",
+        item.name,
+        item.since.as_deref().unwrap_or(""),
+        item.verified_on.join(", ")
+    );
 }
 
 fn capitalised(text: &str) -> String {
