@@ -660,6 +660,8 @@ fn plain_http_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .no_proxy()
+        // The answer as the broker gave it: a redirect is an answer to match, not to follow.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(describe_error)
 }

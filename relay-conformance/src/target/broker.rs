@@ -147,7 +147,8 @@ impl BrokerBinary {
 
     /// How an HTTP broker is started for `fixture`: as its SDK starts it (a fresh API key, the
     /// stand-in's URL, no telemetry), with the fixture's arguments, environment and stdin; its API
-    /// must be announced within the first step's deadline.
+    /// must be announced (and ready) within the fixture's `step_timeout_ms`, or the first step's
+    /// deadline if that is longer.
     fn http_launch(&self, fixture: &Fixture, relaycast: &StandIn) -> HttpBrokerLaunch {
         let mut launch =
             HttpBrokerLaunch::new(&self.program, self.version.as_ref(), relaycast.base_url());
@@ -160,12 +161,13 @@ impl BrokerBinary {
             StdinMode::Open => Stdin::Open,
             StdinMode::Closed => Stdin::Closed,
         };
+        // The fixture's usual deadline, or the first step's if it is longer (a broker that fails at
+        // boot may take a while to exit).
+        let usual = Duration::from_millis(fixture.step_timeout_ms);
         launch.listen_deadline = fixture
             .transcript
             .first()
-            .map_or(Duration::from_millis(fixture.step_timeout_ms), |step| {
-                fixture.step_deadline(step)
-            });
+            .map_or(usual, |step| fixture.step_deadline(step).max(usual));
         launch
     }
 
