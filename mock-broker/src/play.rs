@@ -320,6 +320,14 @@ where
                     self.write_frame(&frame, deadline).await?;
                 }
             }
+            StepAction::BrokerStderr(pattern) => {
+                let line = match self.produce(pattern)? {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                self.note_output();
+                self.write_stderr_line(&line, deadline).await?;
+            }
             StepAction::BrokerLog(pattern) => {
                 let line = match self.produce(pattern)? {
                     Value::String(text) => text,
@@ -520,21 +528,24 @@ where
                 }
                 Ok(())
             }
-            Fault::Stderr(text) => {
-                let line = format!("{text}\n");
-                let write = async {
-                    self.errors.write_all(line.as_bytes()).await?;
-                    self.errors.flush().await
-                };
-                match tokio::time::timeout(deadline, write).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(error)) => Err(Failure::new(format!("writing stderr failed: {error}"))),
-                    Err(_) => Err(Failure::new(format!(
-                        "the client did not read stderr: a write blocked for {} ms",
-                        deadline.as_millis()
-                    ))),
-                }
-            }
+            Fault::Stderr(text) => self.write_stderr_line(text, deadline).await,
+        }
+    }
+
+    /// Writes `text` and a newline to stderr, within `deadline`.
+    async fn write_stderr_line(&mut self, text: &str, deadline: Duration) -> Result<(), Failure> {
+        let line = format!("{text}\n");
+        let write = async {
+            self.errors.write_all(line.as_bytes()).await?;
+            self.errors.flush().await
+        };
+        match tokio::time::timeout(deadline, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(Failure::new(format!("writing stderr failed: {error}"))),
+            Err(_) => Err(Failure::new(format!(
+                "the client did not read stderr: a write blocked for {} ms",
+                deadline.as_millis()
+            ))),
         }
     }
 

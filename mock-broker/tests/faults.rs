@@ -248,3 +248,14 @@ fn responses_out_of_order() {
     assert_eq!(broker.read_line(), ok_no_agents("r-2"));
     finish(&mut broker);
 }
+
+#[test]
+fn a_boot_failure_writes_its_stderr_line_and_exits() {
+    let mut broker = Session::spawn(init(&fixture("faults/boot-failure.json")));
+    broker.expect_exit_code(1);
+    broker.expect_end_of_output();
+    assert_eq!(
+        broker.stderr(),
+        "Error: failed to initialize relaycast session\n"
+    );
+}

@@ -161,7 +161,7 @@ impl GroupChild {
             .env("TMPDIR", &tmp)
             .envs(env.iter().map(|(key, value)| (key, value)));
         let stderr = StderrOptions::new()
-            .tail_lines(TAIL_LINES)
+            .tail_lines(STDERR_LINES)
             .max_line_length(MAX_STDERR_LINE);
         let options = SpawnOptions::new().stderr(StderrMode::Drain(stderr));
         let (group, pipes) =
@@ -211,9 +211,26 @@ impl GroupChild {
     /// ([`plain_text`]).
     pub async fn stderr_tail(&mut self) -> Vec<String> {
         let tail = self.group.stderr_tail_after_exit(STDERR_DRAIN).await;
-        tail.iter().map(|line| plain_text(line)).collect()
+        let skip = tail.len().saturating_sub(TAIL_LINES);
+        tail.iter()
+            .skip(skip)
+            .map(|line| plain_text(line))
+            .collect()
+    }
+
+    /// The first stderr line after line number `after` (0: from the start) that is still kept
+    /// (the last [`STDERR_LINES`]), with its number, waiting for one until `deadline`; without
+    /// escape sequences. `None` at the deadline or once stderr has ended without one.
+    pub async fn stderr_line_after(&self, after: u64, deadline: Instant) -> Option<(u64, String)> {
+        let drain = self.group.stderr()?;
+        let (number, line) = drain.line_after(after, deadline).await?;
+        Some((number, plain_text(&line)))
     }
 }
+
+/// How many of a process's stderr lines are kept for `broker_stderr` steps to look through (a
+/// report shows the last [`TAIL_LINES`]).
+pub const STDERR_LINES: usize = 256;
 
 /// The longest stderr line kept whole.
 const MAX_STDERR_LINE: usize = 64 * 1024;
@@ -305,6 +322,11 @@ impl BrokerProcess {
     /// The last lines the broker wrote to stderr (see [`GroupChild::stderr_tail`]).
     pub async fn stderr_tail(&mut self) -> Vec<String> {
         self.group.stderr_tail().await
+    }
+
+    /// See [`GroupChild::stderr_line_after`].
+    pub async fn stderr_line_after(&self, after: u64, deadline: Instant) -> Option<(u64, String)> {
+        self.group.stderr_line_after(after, deadline).await
     }
 
     /// The last lines written to the broker.

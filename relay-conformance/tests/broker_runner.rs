@@ -519,3 +519,53 @@ fn a_known_flaky_fixture_may_fail_or_pass_but_never_goes_stale() {
     assert!(stdout.contains("PASS  MUST   case"), "{stdout}");
     assert_eq!(starts(&started), 2);
 }
+
+#[test]
+fn a_stdio_broker_is_judged_on_its_stderr_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // Passes the probe, then fails at boot as the real brokers do: a line on stderr, exit 1.
+    let broker = broker_script(
+        dir.path(),
+        "boot-fails.sh",
+        HELP_3X,
+        INIT_HELP_3X,
+        "echo 'starting' >&2; echo 'Error: failed to initialize relaycast session' >&2; exit 1",
+    );
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    let said = |id: &str, regex: &str| {
+        fixture(
+            id,
+            serde_json::json!([
+                {"broker_stderr": {"$regex": "starting", "$value": "starting"}},
+                {"broker_stderr": {"$regex": regex, "$value": "x"}, "within_ms": 500},
+                {"exit": {"code": 1}}
+            ]),
+        )
+    };
+    std::fs::write(
+        cases.join("said.json"),
+        said("said", "^Error: failed to initialize"),
+    )
+    .unwrap();
+    // Lines are looked at in order: `starting` came before the error, not after it.
+    std::fs::write(cases.join("not-said.json"), said("not-said", "starting")).unwrap();
+    let output = Command::cargo_bin("relay-conformance")
+        .unwrap()
+        .args(["broker", "--binary"])
+        .arg(&broker)
+        .arg("--fixtures")
+        .arg(&cases)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("PASS  MUST   said"), "{stdout}");
+    assert!(stdout.contains("FAIL  MUST   not-said"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "step 1 (broker_stderr): the broker wrote no matching stderr line before the deadline"
+        ),
+        "{stdout}"
+    );
+}

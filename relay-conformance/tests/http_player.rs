@@ -257,3 +257,58 @@ async fn a_program_that_never_announces_an_api_is_an_error() {
     );
     assert_eq!(result.stderr_tail, ["stdout: starting"]);
 }
+
+#[tokio::test]
+async fn stderr_lines_are_matched_at_boot_and_while_running() {
+    let Some(broker) = broker_9().await else {
+        return;
+    };
+    let boot_fault = json!({"broker": {"relaycast_faults": [
+        {"method": "POST", "path": "/v1/workspaces", "status": 500}
+    ]}});
+    let result = run(
+        &broker,
+        json!([
+            {"broker_stderr": {"$regex": "failed to initialize relaycast session", "$value": "x"}},
+            {"exit": {"code": 1}, "within_ms": 20000}
+        ]),
+        boot_fault.clone(),
+    )
+    .await;
+    judged(&result, Status::Pass);
+    let result = run(
+        &broker,
+        json!([
+            {"broker_stderr": {"$regex": "no such words", "$value": "x"}},
+            {"exit": {"code": 1}, "within_ms": 20000}
+        ]),
+        boot_fault,
+    )
+    .await;
+    let (step, reason) = judged(&result, Status::Fail);
+    assert_eq!(step, Some(0));
+    assert_eq!(
+        reason,
+        "the broker wrote no matching stderr line before it exited"
+    );
+    // A running 9.1.6 broker writes where its identity debug file went, on stderr.
+    let result = run(
+        &broker,
+        json!([{"broker_stderr": {"$regex": "identity debug written", "$value": "x"}}]),
+        json!({}),
+    )
+    .await;
+    judged(&result, Status::Pass);
+    let result = run(
+        &broker,
+        json!([{"broker_stderr": {"$regex": "no such words", "$value": "x"}, "within_ms": 300}]),
+        json!({}),
+    )
+    .await;
+    let (step, reason) = judged(&result, Status::Fail);
+    assert_eq!(step, Some(0));
+    assert_eq!(
+        reason,
+        "the broker wrote no matching stderr line before the deadline"
+    );
+}

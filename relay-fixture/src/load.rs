@@ -210,7 +210,8 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
         match &step.action {
             StepAction::Client(pattern)
             | StepAction::Broker(pattern)
-            | StepAction::BrokerLog(pattern) => patterns.push(pattern),
+            | StepAction::BrokerLog(pattern)
+            | StepAction::BrokerStderr(pattern) => patterns.push(pattern),
             StepAction::ClientAnyOrder(all) | StepAction::BrokerAnyOrder(all) => {
                 patterns.extend(all);
             }

@@ -338,6 +338,7 @@ impl<'de> Deserialize<'de> for Step {
                     "client" => StepAction::Client,
                     "broker" => StepAction::Broker,
                     "event" => StepAction::Event,
+                    "broker_stderr" => StepAction::BrokerStderr,
                     _ => StepAction::BrokerLog,
                 })
                 .map_err(|error| error.in_document()),
@@ -381,7 +382,7 @@ struct StepMembers<'de> {
 
 /// The value of a step's action member.
 enum ActionMember {
-    /// A `client`, `broker`, `broker_log` or `event` pattern, compiled as it was parsed (or why it cannot be).
+    /// A `client`, `broker`, `broker_log`, `broker_stderr` or `event` pattern, compiled as it was parsed (or why it cannot be).
     Pattern(Result<Pattern, crate::PatternError>),
     /// Any other action's value, for `StepAction`'s deserializer.
     Value(Value),
@@ -414,7 +415,7 @@ impl<'de> serde::de::Visitor<'de> for StepMembers<'de> {
                     self.optional = Some(map.next_value()?);
                     continue;
                 }
-                "client" | "broker" | "broker_log" | "event" => {
+                "client" | "broker" | "broker_log" | "broker_stderr" | "event" => {
                     ActionMember::Pattern(map.next_value_seed(crate::pattern::PatternSeed)?)
                 }
                 _ => ActionMember::Value(map.next_value()?),
@@ -461,6 +462,9 @@ pub enum StepAction {
     BrokerAnyOrder(Vec<Pattern>),
     /// The broker writes a line that is not a frame (its log), matching this pattern.
     BrokerLog(Pattern),
+    /// The broker writes a line on stderr matching this pattern (matched against the line's text
+    /// without escape sequences), e.g. the error it exits with.
+    BrokerStderr(Pattern),
     /// Nothing happens for this long, in milliseconds (at most one hour, 3 600 000).
     SleepMs(#[schemars(range(max = MAX_DURATION_MS))] u64),
     /// No frame (other than ignored events) comes for this long, in milliseconds (at most one hour,
@@ -496,6 +500,7 @@ pub const STEP_ACTIONS: &[&str] = &[
     "broker",
     "broker_any_order",
     "broker_log",
+    "broker_stderr",
     "sleep_ms",
     "silence_ms",
     "exit",
@@ -521,6 +526,7 @@ impl StepAction {
             Self::Broker(_) => "broker",
             Self::BrokerAnyOrder(_) => "broker_any_order",
             Self::BrokerLog(_) => "broker_log",
+            Self::BrokerStderr(_) => "broker_stderr",
             Self::SleepMs(_) => "sleep_ms",
             Self::SilenceMs(_) => "silence_ms",
             Self::Exit(_) => "exit",

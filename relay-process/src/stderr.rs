@@ -68,38 +68,97 @@ impl StderrOptions {
 /// stops at the end of the pipe (every process holding it has closed it) or on a read error.
 #[derive(Debug, Clone)]
 pub struct StderrDrain {
-    tail: Arc<Mutex<VecDeque<String>>>,
+    tail: Arc<Mutex<Tail>>,
     lines: Option<broadcast::Sender<String>>,
     done: watch::Receiver<bool>,
+    /// How many lines have been read so far.
+    read: watch::Receiver<u64>,
+}
+
+/// The last lines, and how many were read in all (the newest kept line is line number `total`).
+#[derive(Debug, Default)]
+struct Tail {
+    lines: VecDeque<String>,
+    total: u64,
 }
 
 impl StderrDrain {
     /// Starts draining `stderr` on the tokio runtime.
     pub fn spawn(stderr: impl AsyncRead + Unpin + Send + 'static, options: &StderrOptions) -> Self {
-        let tail = Arc::new(Mutex::new(VecDeque::with_capacity(options.tail_lines)));
+        let tail = Arc::new(Mutex::new(Tail {
+            lines: VecDeque::with_capacity(options.tail_lines),
+            total: 0,
+        }));
         let lines = options
             .broadcast
             .map(|capacity| broadcast::channel(capacity).0);
         let (done_tx, done) = watch::channel(false);
+        let (read_tx, read) = watch::channel(0);
         let keeper = Keeper {
             tail: Arc::clone(&tail),
             keep: options.tail_lines,
             lines: lines.clone(),
+            read: read_tx,
         };
         let framer = Framer::new(options.max_line_length);
         tokio::spawn(async move {
             drain(stderr, framer, keeper).await;
             let _ = done_tx.send(true);
         });
-        Self { tail, lines, done }
+        Self {
+            tail,
+            lines,
+            done,
+            read,
+        }
     }
 
     /// The last lines read so far.
     pub fn tail(&self) -> Vec<String> {
         self.tail
             .lock()
-            .map(|tail| tail.iter().cloned().collect())
+            .map(|tail| tail.lines.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The first line kept that came after line number `after` (lines are numbered from 1 in the
+    /// order read; 0 is before the first), with its number: at once if there is one, else the next
+    /// line read before `deadline`. When lines after `after` have already left the tail, the oldest
+    /// kept line is the first. `None` at the deadline, or when the pipe has ended with no such line.
+    pub async fn line_after(
+        &self,
+        after: u64,
+        deadline: tokio::time::Instant,
+    ) -> Option<(u64, String)> {
+        let mut read = self.read.clone();
+        let mut done = self.done.clone();
+        loop {
+            if let Some(found) = self.kept_after(after) {
+                return Some(found);
+            }
+            if *done.borrow_and_update() {
+                // The last lines may have been kept after the check above.
+                return self.kept_after(after);
+            }
+            tokio::select! {
+                changed = read.changed() => {
+                    if changed.is_err() {
+                        return self.kept_after(after);
+                    }
+                }
+                _ = done.changed() => {}
+                () = tokio::time::sleep_until(deadline) => return None,
+            }
+        }
+    }
+
+    fn kept_after(&self, after: u64) -> Option<(u64, String)> {
+        let tail = self.tail.lock().ok()?;
+        let kept = u64::try_from(tail.lines.len()).ok()?;
+        let first = tail.total - kept + 1;
+        let number = first.max(after.saturating_add(1));
+        let index = usize::try_from(number - first).ok()?;
+        tail.lines.get(index).map(|line| (number, line.clone()))
     }
 
     /// Whether the drain has reached the end of the pipe.
@@ -134,9 +193,10 @@ impl StderrDrain {
 
 /// Where lines go.
 struct Keeper {
-    tail: Arc<Mutex<VecDeque<String>>>,
+    tail: Arc<Mutex<Tail>>,
     keep: usize,
     lines: Option<broadcast::Sender<String>>,
+    read: watch::Sender<u64>,
 }
 
 impl Keeper {
@@ -148,13 +208,17 @@ impl Keeper {
         if let Some(lines) = &self.lines {
             let _ = lines.send(text.clone());
         }
-        if self.keep > 0
-            && let Ok(mut tail) = self.tail.lock()
-        {
-            if tail.len() >= self.keep {
-                tail.pop_front();
+        if let Ok(mut tail) = self.tail.lock() {
+            tail.total += 1;
+            if self.keep > 0 {
+                if tail.lines.len() >= self.keep {
+                    tail.lines.pop_front();
+                }
+                tail.lines.push_back(text);
             }
-            tail.push_back(text);
+            let total = tail.total;
+            drop(tail);
+            self.read.send_replace(total);
         }
     }
 }
@@ -325,5 +389,33 @@ mod tests {
         let drain = StderrDrain::spawn(reader, &StderrOptions::new());
         assert!(!drain.wait_done(Duration::from_millis(50)).await);
         assert!(drain.subscribe().is_none());
+    }
+
+    #[tokio::test]
+    async fn lines_are_found_by_number_as_they_come() {
+        let (mut writer, reader) = tokio::io::duplex(64);
+        let drain = StderrDrain::spawn(reader, &StderrOptions::new().tail_lines(2));
+        let far = tokio::time::Instant::now() + Duration::from_secs(30);
+        tokio::io::AsyncWriteExt::write_all(&mut writer, b"1\n2\n3\n")
+            .await
+            .expect("write");
+        // Line 1 has left the two-line tail: the oldest kept comes first.
+        let waiting = drain.line_after(0, far).await;
+        assert_eq!(waiting, Some((2, "2".to_owned())));
+        assert_eq!(drain.line_after(2, far).await, Some((3, "3".to_owned())));
+        // Nothing after line 3 yet: the wait ends at its deadline ...
+        let soon = tokio::time::Instant::now() + Duration::from_millis(20);
+        assert_eq!(drain.line_after(3, soon).await, None);
+        // ... or with the next line, written while it waits.
+        let (found, ()) = tokio::join!(drain.line_after(3, far), async {
+            tokio::io::AsyncWriteExt::write_all(&mut writer, b"4\n")
+                .await
+                .expect("write");
+        });
+        assert_eq!(found, Some((4, "4".to_owned())));
+        // At the end of the pipe, with nothing more: `None` at once, not at the deadline.
+        drop(writer);
+        assert!(drain.wait_done(Duration::from_secs(30)).await);
+        assert_eq!(drain.line_after(4, far).await, None);
     }
 }

@@ -335,6 +335,7 @@ fn exercised(fixture: &Fixture) -> BTreeSet<(ItemKind, String)> {
             | StepAction::CloseStdin(_)
             | StepAction::Signal(_)
             | StepAction::BrokerLog(_)
+            | StepAction::BrokerStderr(_)
             | StepAction::SleepMs(_)
             | StepAction::SilenceMs(_)
             | StepAction::Exit(_)

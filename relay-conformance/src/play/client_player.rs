@@ -37,6 +37,8 @@ pub struct ClientPlayer<'a> {
     any_frame: bool,
     /// Whether a step failed because the broker's stdout ended or its stdin broke.
     broker_gone: bool,
+    /// The number of the last stderr line a `broker_stderr` step looked at.
+    stderr_seen: u64,
 }
 
 /// What the player does with a line while it waits for something else.
@@ -66,6 +68,7 @@ impl<'a> ClientPlayer<'a> {
             step: 0,
             any_frame: false,
             broker_gone: false,
+            stderr_seen: 0,
         }
     }
 
@@ -161,6 +164,16 @@ impl<'a> ClientPlayer<'a> {
                     .await
             }
             StepAction::BrokerLog(pattern) => self.wait(Waiting::Log(pattern), deadline).await,
+            StepAction::BrokerStderr(pattern) => {
+                let broker = &*self.broker;
+                super::stderr::expect_line(
+                    |after| broker.stderr_line_after(after, deadline),
+                    &mut self.stderr_seen,
+                    pattern,
+                    &mut self.bindings,
+                )
+                .await
+            }
             StepAction::SleepMs(ms) => {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 Ok(())

@@ -87,6 +87,8 @@ pub struct HttpPlayer<'a> {
     broker_gone: bool,
     sent: VecDeque<String>,
     received: VecDeque<String>,
+    /// The number of the last stderr line a `broker_stderr` step looked at.
+    stderr_seen: u64,
 }
 
 struct EventSocket {
@@ -125,6 +127,7 @@ impl<'a> HttpPlayer<'a> {
             broker_gone: false,
             sent: VecDeque::new(),
             received: VecDeque::new(),
+            stderr_seen: 0,
         })
     }
 
@@ -195,6 +198,16 @@ impl<'a> HttpPlayer<'a> {
             StepAction::SleepMs(ms) => {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 Ok(())
+            }
+            StepAction::BrokerStderr(pattern) => {
+                let broker = &*self.broker;
+                super::stderr::expect_line(
+                    |after| broker.stderr_line_after(after, deadline),
+                    &mut self.stderr_seen,
+                    pattern,
+                    &mut self.bindings,
+                )
+                .await
             }
             StepAction::Exit(expected) => {
                 let Some(status) = self.broker.wait_exit(deadline).await else {

@@ -3,12 +3,13 @@
 mod client_player;
 mod http_player;
 pub mod relaycast;
+mod stderr;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use relay_fixture::verdict::Failure;
-use relay_fixture::{ExitStatus, Fixture, StepAction};
+use relay_fixture::{ExitStatus, Fixture, Pattern, StepAction};
 use relaycast_stub::StandIn;
 
 use crate::process::{BrokerProcess, Launch};
@@ -116,12 +117,20 @@ pub async fn against_http_broker(
                 HttpBrokerError::Exited { status, .. } => Some(*status),
                 _ => None,
             };
+            let mut stderr_lines = Vec::new();
             if let HttpBrokerError::Exited { stdout, stderr, .. }
             | HttpBrokerError::NoAnnouncement { stdout, stderr, .. } = &error
             {
                 result.stderr_tail = with_stdout(stdout.clone(), stderr.clone());
+                stderr_lines.clone_from(stderr);
             }
-            judge_start_failure(fixture, status, &error_summary(&error), &mut result);
+            judge_start_failure(
+                fixture,
+                status,
+                &stderr_lines,
+                &error_summary(&error),
+                &mut result,
+            );
             return result.timed(started);
         }
     };
@@ -144,8 +153,9 @@ pub async fn against_http_broker(
                 NotReady::Client(error) => (None, error),
             };
             broker.kill();
-            result.stderr_tail = with_stdout(broker.stdout_tail(), broker.stderr_tail().await);
-            judge_start_failure(fixture, status, &why, &mut result);
+            let stderr_lines = broker.stderr_tail().await;
+            result.stderr_tail = with_stdout(broker.stdout_tail(), stderr_lines.clone());
+            judge_start_failure(fixture, status, &stderr_lines, &why, &mut result);
             return result.timed(started);
         }
     }
@@ -217,44 +227,71 @@ fn with_stdout(stdout: Vec<String>, stderr: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// The `exit` a transcript expects before anything needs the broker's API (only `sleep_ms` steps
-/// before it): its index and status.
-fn exit_before_api(fixture: &Fixture) -> Option<(usize, ExitStatus)> {
+/// The `exit` a transcript expects before anything needs the broker's API (only `sleep_ms` and
+/// `broker_stderr` steps before it): its index and status, and the `broker_stderr` patterns.
+fn exit_before_api(fixture: &Fixture) -> Option<(usize, ExitStatus, Vec<&Pattern>)> {
+    let mut stderr = Vec::new();
     for (index, step) in fixture.transcript.iter().enumerate() {
         match &step.action {
             StepAction::SleepMs(_) => {}
-            StepAction::Exit(status) => return Some((index, *status)),
+            StepAction::BrokerStderr(pattern) => stderr.push(pattern),
+            StepAction::Exit(status) => return Some((index, *status, stderr)),
             _ => return None,
         }
     }
     None
 }
 
-/// Judges a broker that did not come up (it exited with `status`, if it did; `why` says what
-/// happened): a pass or failure when the transcript expects it to exit at once, an error otherwise.
+/// Judges a broker that did not come up (it exited with `status`, if it did, having written
+/// `stderr`; `why` says what happened): a pass or failure when the transcript expects it to exit at
+/// once, an error otherwise.
 fn judge_start_failure(
     fixture: &Fixture,
     status: Option<ExitStatus>,
+    stderr: &[String],
     why: &str,
     result: &mut FixtureResult,
 ) {
     if let Some(status) = status
-        && let Some((index, expected)) = exit_before_api(fixture)
+        && let Some((index, expected, patterns)) = exit_before_api(fixture)
     {
-        if status == expected {
-            result.status = Status::Pass;
-            result.steps_completed = index + 1;
-        } else {
-            result.status = Status::Fail;
-            result.steps_completed = index;
-            result.failure = Some(Failure {
+        let mut bindings = relay_fixture::Bindings::new();
+        let failure = match stderr::expect_lines_in(stderr, &patterns, &mut bindings) {
+            Err((missing, failure)) => {
+                // The step of the `missing`-th `broker_stderr` pattern.
+                let step = fixture
+                    .transcript
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, step)| matches!(step.action, StepAction::BrokerStderr(_)))
+                    .nth(missing)
+                    .map_or(index, |(step, _)| step);
+                Some(Failure {
+                    step: Some(step),
+                    action: Some("broker_stderr".to_owned()),
+                    ..failure
+                })
+            }
+            Ok(()) if status != expected => Some(Failure {
                 step: Some(index),
                 action: Some("exit".to_owned()),
                 actual: Some(status.to_string()),
                 ..Failure::new(format!(
                     "the broker exited with {status}, expected {expected}"
                 ))
-            });
+            }),
+            Ok(()) => None,
+        };
+        match failure {
+            None => {
+                result.status = Status::Pass;
+                result.steps_completed = index + 1;
+            }
+            Some(failure) => {
+                result.status = Status::Fail;
+                result.steps_completed = failure.step.unwrap_or(index);
+                result.failure = Some(failure);
+            }
         }
         return;
     }

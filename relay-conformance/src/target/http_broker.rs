@@ -440,6 +440,11 @@ impl HttpBroker {
         tail(&self.stdout_tail)
     }
 
+    /// See [`GroupChild::stderr_line_after`].
+    pub async fn stderr_line_after(&self, after: u64, deadline: Instant) -> Option<(u64, String)> {
+        self.group.stderr_line_after(after, deadline).await
+    }
+
     /// The last lines of its stderr, read to its end: call it once the group is gone (after
     /// [`kill`](Self::kill) or an exit), or it waits up to two seconds for the reader.
     pub async fn stderr_tail(&mut self) -> Vec<String> {

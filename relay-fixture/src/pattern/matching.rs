@@ -161,6 +161,7 @@ fn match_node<'p>(
                 let member_at = At::Member(&at, key);
                 match (member, actual_members.get(key)) {
                     (Node::Absent, None) => {}
+                    (member, None) if may_be_missing(member) => {}
                     (Node::Absent, Some(value)) => {
                         return Err(Mismatch::new(
                             &member_at.path(),
@@ -194,6 +195,19 @@ fn match_node<'p>(
         Node::Absent => fail("no value".to_owned()),
         Node::Operators(ops) => match_operators(ops, actual, at, bindings),
     }
+}
+
+/// Whether an object member with this pattern may be missing: an `$any_of` with an `$absent`
+/// alternative (`{"$any_of": [[], {"$absent": true}]}`: an empty array or no member).
+fn may_be_missing(node: &Node) -> bool {
+    let Node::Operators(ops) = node else {
+        return false;
+    };
+    ops.any_of.as_ref().is_some_and(|alternatives| {
+        alternatives
+            .iter()
+            .any(|alternative| matches!(alternative, Node::Absent))
+    })
 }
 
 fn match_operators<'p>(

@@ -15,7 +15,7 @@
 //! | `$var`: name | equal to the value bound to `name` | the bound value |
 //! | `$bind`: name | binds `name` to the value (a name binds once; binding it again requires the same value) | binds what is produced |
 //! | `$value`: JSON | — (documentation of a typical value) | this value |
-//! | `$absent`: true | as an object member: the member must be missing | the member is left out |
+//! | `$absent`: true | as an object member: the member must be missing; as an alternative of a member's `$any_of`: the member may be missing | the member is left out |
 //!
 //! *Matching* checks a received value and records bindings. *Producing* builds a value to send from the
 //! pattern and the bindings: a player can only send what a pattern determines (a literal, a `$var`, a

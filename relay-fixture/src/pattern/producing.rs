@@ -29,7 +29,7 @@ fn produce_node(node: &Node, at: At<'_>, bindings: &mut Bindings) -> Result<Valu
         Node::Object { members, .. } => {
             let mut out = Map::new();
             for (key, member) in members {
-                if !matches!(member, Node::Absent) {
+                if !produces_nothing(member) {
                     out.insert(
                         key.clone(),
                         produce_node(member, At::Member(&at, key), bindings)?,
@@ -82,6 +82,20 @@ fn produce_node(node: &Node, at: At<'_>, bindings: &mut Bindings) -> Result<Valu
             }
             Ok(value)
         }
+    }
+}
+
+/// Whether producing `node` as an object member leaves the member out: `$absent`, or an `$any_of`
+/// whose first alternative (the one produced) does, when no `$var`, `$value` or `$exact` comes first.
+fn produces_nothing(node: &Node) -> bool {
+    match node {
+        Node::Absent => true,
+        Node::Operators(ops) if ops.var.is_none() && ops.value.is_none() && ops.inner.is_none() => {
+            ops.any_of
+                .as_ref()
+                .is_some_and(|alternatives| produces_nothing(&alternatives[0]))
+        }
+        _ => false,
     }
 }
 
