@@ -320,6 +320,25 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
         }
         bound.extend(binding.drain(..));
     }
+    if let Some(ActionOutcome::Result(_)) = &fixture.start {
+        return Err((
+            "start".into(),
+            "a start that succeeds is the default: write `error`, `disconnected` or `timeout`, or \
+             leave `start` out"
+                .into(),
+        ));
+    }
+    if fixture.start.is_some() && !fixture.actions.is_empty() {
+        return Err((
+            "actions".into(),
+            "a client whose start fails makes no calls: leave `actions` empty with `start`".into(),
+        ));
+    }
+    if let Some(ActionOutcome::Error(pattern)) = &fixture.start {
+        check_vars(pattern, &bound, &mut Vec::new(), || {
+            "start.error".to_owned()
+        })?;
+    }
     for (index, action) in fixture.actions.iter().enumerate() {
         if let ActionOutcome::Result(pattern) | ActionOutcome::Error(pattern) = &action.expect {
             check_vars(pattern, &bound, &mut Vec::new(), || {

@@ -61,6 +61,12 @@ pub struct Fixture {
     /// How the broker is started.
     #[serde(default)]
     pub broker: BrokerSetup,
+    /// What a client's start (its handshake with the broker) should come to, where it should not
+    /// succeed: e.g. a broker that exits at boot should make the start fail with its error rather
+    /// than time out. Absent: the start succeeds. For client-side fixtures; a client player of the
+    /// broker side ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<ActionOutcome>,
     /// The API-level calls a client makes to produce this transcript, for SDK adapters.
     #[serde(default)]
     pub actions: Vec<Action>,
@@ -265,10 +271,26 @@ pub enum ActionOutcome {
     Result(Pattern),
     /// The call fails with a protocol error matching this pattern (`{code, message, retryable, data}`).
     Error(Pattern),
-    /// The call fails because the broker exited or the connection broke (`"disconnected": true`).
-    Disconnected(True),
+    /// The call fails because the broker exited or the connection broke: `"disconnected": true`,
+    /// or `"disconnected": {"message": PATTERN}` where the client's account of it must match (e.g.
+    /// name the error the broker wrote on stderr before exiting).
+    Disconnected(Disconnection),
     /// The call gets no answer within its deadline (`"timeout": true`).
     Timeout(True),
+}
+
+/// What a disconnection should look like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Disconnection {
+    /// Any disconnection (`true`).
+    Any(True),
+    /// One whose message, as the client reports it, matches this pattern
+    /// (`{"message": PATTERN}`).
+    Said {
+        /// A pattern over the client's message (a string).
+        message: Pattern,
+    },
 }
 
 /// A step of the transcript: one action, an optional deadline and a note.

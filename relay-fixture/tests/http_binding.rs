@@ -311,3 +311,63 @@ fn variables_flow_through_http_steps_in_order() {
         Ok(())
     );
 }
+
+/// A client-side stdio fixture of `transcript` with extra members.
+fn client_side(transcript: Value, extra: Value) -> Result<(), String> {
+    let mut document = json!({
+        "format": "relay-fixture/1", "id": "t", "summary": "s", "level": "MUST",
+        "sides": ["client"], "transcript": transcript,
+    });
+    if let (Value::Object(document), Value::Object(extra)) = (&mut document, extra) {
+        document.extend(extra);
+    }
+    load_str(&document.to_string(), Path::new("t.json"))
+        .map(drop)
+        .map_err(|error| format!("{}: {}", error.path, error.reason))
+}
+
+#[test]
+fn a_start_that_fails_is_expected_with_start_and_no_actions() {
+    let boot = json!([
+        {"broker_stderr": "Error: failed to initialize relaycast session"},
+        {"exit": {"code": 1}}
+    ]);
+    for start in [
+        json!({"disconnected": true}),
+        json!({"disconnected": {"message": {"$regex": "failed to initialize", "$value": "x"}}}),
+        json!({"error": {"code": "x"}}),
+        json!({"timeout": true}),
+    ] {
+        assert_eq!(
+            client_side(boot.clone(), json!({"start": start})),
+            Ok(()),
+            "{start}"
+        );
+    }
+    let error = client_side(boot.clone(), json!({"start": {"result": {}}})).unwrap_err();
+    assert!(
+        error.starts_with("start: a start that succeeds is the default"),
+        "{error}"
+    );
+    let error = client_side(
+        boot.clone(),
+        json!({"start": {"disconnected": true},
+               "actions": [{"call": "list_agents", "expect": {"result": {}}}]}),
+    )
+    .unwrap_err();
+    assert!(
+        error.starts_with("actions: a client whose start fails makes no calls"),
+        "{error}"
+    );
+    let error = client_side(
+        boot.clone(),
+        json!({"start": {"error": {"code": {"$var": "nope"}}}}),
+    )
+    .unwrap_err();
+    assert!(
+        error.starts_with("start.error: `$var` `nope` is not bound"),
+        "{error}"
+    );
+    let error = client_side(boot, json!({"start": {"disconnected": {"words": "x"}}})).unwrap_err();
+    assert!(error.starts_with("start"), "{error}");
+}

@@ -8,7 +8,7 @@ pub mod relay_client;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use relay_fixture::{ActionOutcome, Bindings};
+use relay_fixture::{ActionOutcome, Bindings, Disconnection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -141,6 +141,17 @@ impl CallOutcome {
             | (ActionOutcome::Error(pattern), Self::Error(value)) => pattern
                 .matches(value, bindings)
                 .map_err(|mismatch| format!("{mismatch}; the outcome was {}", shown())),
+            (
+                ActionOutcome::Disconnected(Disconnection::Said { message }),
+                Self::Disconnected(said),
+            ) => message
+                .matches(&Value::String(said.message.clone()), bindings)
+                .map_err(|mismatch| {
+                    format!(
+                        "the disconnection's message: {mismatch}; the outcome was {}",
+                        shown()
+                    )
+                }),
             (ActionOutcome::Disconnected(_), Self::Disconnected(_))
             | (ActionOutcome::Timeout(_), Self::Timeout(_)) => Ok(()),
             _ => Err(format!(
@@ -213,5 +224,36 @@ mod tests {
         assert!(reason.contains("expected a result"), "{reason}");
         let expect_timeout = ActionOutcome::Timeout(relay_fixture::True);
         assert!(timeout.judge(&expect_timeout, &mut bindings).is_ok());
+    }
+
+    #[test]
+    fn a_disconnection_can_be_judged_on_its_message() {
+        let mut bindings = Bindings::new();
+        let exited = CallOutcome::message(
+            CallOutcome::Disconnected,
+            "broker exited (code=1): Error: failed to initialize relaycast session",
+        );
+        let any = ActionOutcome::Disconnected(Disconnection::Any(relay_fixture::True));
+        assert!(exited.judge(&any, &mut bindings).is_ok());
+        let said = |regex: &str| {
+            ActionOutcome::Disconnected(Disconnection::Said {
+                message: pattern(json!({"$regex": regex, "$value": "x"})),
+            })
+        };
+        assert!(
+            exited
+                .judge(&said("failed to initialize relaycast"), &mut bindings)
+                .is_ok()
+        );
+        let reason = exited
+            .judge(&said("Max retries"), &mut bindings)
+            .unwrap_err();
+        assert!(
+            reason.starts_with("the disconnection's message: "),
+            "{reason}"
+        );
+        let timeout = CallOutcome::message(CallOutcome::Timeout, "no answer");
+        let reason = timeout.judge(&said("failed"), &mut bindings).unwrap_err();
+        assert!(reason.contains("expected a disconnection"), "{reason}");
     }
 }

@@ -707,11 +707,29 @@ fn judge(fixture: &Fixture, reported: &[ReportLine], verdict: Option<Verdict>) -
             return Judged::Error(format!("mock-broker could not play the fixture: {reason}"));
         }
     }
-    if let Err(outcome) = started {
-        let shown = serde_json::to_string(outcome).unwrap_or_default();
-        return Judged::Fail(Failure::new(format!("the client did not start: {shown}")));
-    }
     let mut bindings = verdict.bindings;
+    match (started, &fixture.start) {
+        (Ok(()), None) => {}
+        (Err(outcome), None) => {
+            let shown = serde_json::to_string(outcome).unwrap_or_default();
+            return Judged::Fail(Failure::new(format!("the client did not start: {shown}")));
+        }
+        (Ok(()), Some(expected)) => {
+            let mut failure = Failure::new("the client started; its start should have failed");
+            failure.expected = serde_json::to_value(expected).ok();
+            return Judged::Fail(failure);
+        }
+        (Err(outcome), Some(expected)) => {
+            if let Err(reason) = outcome.judge(expected, &mut bindings) {
+                let mut failure = Failure::new(format!("the client's start: {reason}"));
+                failure.expected = serde_json::to_value(expected).ok();
+                failure.actual = serde_json::to_string(outcome).ok();
+                return Judged::Fail(failure);
+            }
+            // A client that did not start makes no calls.
+            return Judged::Pass;
+        }
+    }
     for (index, (action, outcome)) in fixture.actions.iter().zip(&outcomes).enumerate() {
         let failed = |reason: String| {
             let mut failure = Failure::new(format!("action {index} (`{}`): {reason}", action.call));

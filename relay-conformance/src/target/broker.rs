@@ -138,6 +138,10 @@ impl BrokerBinary {
             ));
         }
         env.push(("AGENT_RELAY_TELEMETRY_DISABLED".to_owned(), "1".to_owned()));
+        // A broker that fails prints its error chain; a backtrace of unnamed frames (the binaries
+        // are stripped) would push it out of the stderr tail.
+        env.push(("RUST_BACKTRACE".to_owned(), "0".to_owned()));
+        env.push(("RUST_LIB_BACKTRACE".to_owned(), "0".to_owned()));
         Launch {
             program: self.program.clone(),
             args: fixture.broker.args.clone(),
