@@ -264,6 +264,7 @@ fn build_fixture(
         level: Level::Must,
         protocol: 1,
         generation: relay_fixture::Generation::Stdio,
+        start: None,
         brokers: semver::VersionReq::STAR,
         sides: vec![if raw_client {
             Side::Broker
