@@ -4,9 +4,12 @@
 //! Bytes pass through unchanged and unbuffered in both directions (stderr too). Each direction is also
 //! cut into lines; a line is recorded before its last bytes are forwarded, so the recording keeps the
 //! causal order of requests and responses. When the broker has exited, the conversation is written
-//! with its volatile values turned into patterns (see [`Generalizer`]).
+//! with the values that differ from run to run or from client to client turned into patterns
+//! (see [`Generalizer`]), and with the SDK calls that replay it as its `actions` (see [`Calls`]).
 
-use std::collections::HashMap;
+mod actions;
+mod generalize;
+
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -21,6 +24,9 @@ use relay_protocol::{Line, LineFramer, RawLine, classify};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
+
+use self::actions::Calls;
+pub use self::generalize::Generalizer;
 
 /// The arguments of `mock-broker record`.
 #[derive(Args)]
@@ -120,9 +126,15 @@ pub async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
                 .map(|stem| stem.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "recorded".to_owned());
-    let fixture = build_fixture(id, &args, started, events, exit)?;
-    let mut text = serde_json::to_string_pretty(&fixture)?;
-    text.push('\n');
+    let recording = Recording {
+        id,
+        command: &args.command,
+        keep_delays_ms: args.keep_delays_ms,
+        // The SDKs start the broker in their working directory (as its default for workers).
+        cwd: std::env::current_dir().ok(),
+    };
+    let fixture = build_fixture(&recording, started, events, exit)?;
+    let text = checked_text(fixture, &args.out)?;
     std::fs::write(&args.out, text)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
 
@@ -193,22 +205,36 @@ fn exit_status(status: &std::process::ExitStatus) -> Option<ExitStatus> {
     }
 }
 
-fn build_fixture(
+/// What a recording is made from, besides what was seen.
+struct Recording<'a> {
+    /// The fixture's id.
     id: String,
-    args: &RecordArgs,
+    /// The broker's command line.
+    command: &'a [String],
+    /// Pauses at least this long before broker lines become `sleep_ms` steps.
+    keep_delays_ms: Option<u64>,
+    /// The recorder's working directory: where the client started its broker.
+    cwd: Option<PathBuf>,
+}
+
+fn build_fixture(
+    recording: &Recording<'_>,
     started: Instant,
     events: Vec<(Instant, Seen)>,
     exit: Option<ExitStatus>,
 ) -> anyhow::Result<Fixture> {
-    let mut generalizer = Generalizer::default();
+    let mut generalizer = Generalizer::new(recording.cwd.clone());
+    let mut calls = Calls::default();
     let mut transcript = Vec::new();
     let mut last = started;
     for (at, event) in events {
         let step = match event {
             Seen::Client(line) => match classify_raw(&line) {
-                Ok(Line::Frame(envelope)) => StepAction::Client(pattern(
-                    generalizer.client_frame(serde_json::to_value(envelope)?),
-                )?),
+                Ok(Line::Frame(envelope)) => {
+                    let frame = serde_json::to_value(envelope)?;
+                    calls.request(&frame);
+                    StepAction::Client(pattern(generalizer.client_frame(frame))?)
+                }
                 _ => match &line {
                     RawLine::Complete(bytes) => match std::str::from_utf8(bytes) {
                         Ok(text) => StepAction::ClientRaw(text.to_owned()),
@@ -219,10 +245,14 @@ fn build_fixture(
                     }
                 },
             },
+            // Once the broker has answered `shutdown` it exits by itself (the SDKs that do not close
+            // stdin see it exit); a client that also closes stdin races that exit, so the closing is
+            // left out: the recording then replays for clients that close stdin and those that wait.
+            Seen::ClientClosed if calls.shutdown_answered() => continue,
             Seen::ClientClosed => StepAction::CloseStdin(relay_fixture::True),
             Seen::Signal(signal) => StepAction::Signal(signal),
             Seen::Broker(line) => {
-                if let Some(threshold) = args.keep_delays_ms {
+                if let Some(threshold) = recording.keep_delays_ms {
                     // A recording must load: a longer pause is kept as the longest a fixture allows.
                     let pause = u64::try_from(at.duration_since(last).as_millis())
                         .unwrap_or(u64::MAX)
@@ -232,9 +262,12 @@ fn build_fixture(
                     }
                 }
                 match classify_raw(&line) {
-                    Ok(Line::Frame(envelope)) => StepAction::Broker(pattern(
-                        generalizer.broker_frame(serde_json::to_value(envelope)?),
-                    )?),
+                    Ok(Line::Frame(envelope)) => {
+                        let frame = serde_json::to_value(envelope)?;
+                        let generalized = generalizer.broker_frame(frame.clone());
+                        calls.response(&frame, &generalized);
+                        StepAction::Broker(pattern(generalized)?)
+                    }
                     // As long as a fixture allows, which is still over any line limit.
                     Ok(Line::Oversized { length }) | Err(length) => StepAction::Fault(
                         Fault::OversizedLine(length.min(relay_fixture::MAX_OVERSIZED_LINE)),
@@ -257,14 +290,26 @@ fn build_fixture(
             StepAction::ClientRaw(_) | StepAction::ClientHex(_) | StepAction::Signal(_)
         )
     });
+    // A client under test is driven by the actions; a broker-side recording has no use for them.
+    let (start, actions, notes) = if raw_client {
+        (None, Vec::new(), None)
+    } else {
+        match calls.actions(&generalizer) {
+            Ok(actions) => (calls.start(), actions, Some(GENERALIZED.to_owned())),
+            Err(why) => (
+                calls.start(),
+                Vec::new(),
+                Some(format!("{GENERALIZED} No actions: {why}; {ADD_ACTIONS}")),
+            ),
+        }
+    };
     let fixture = Fixture {
         format: FORMAT.to_owned(),
-        id,
-        summary: format!("Recorded from `{}`.", args.command.join(" ")),
+        id: recording.id.clone(),
+        summary: format!("Recorded from `{}`.", recording.command.join(" ")),
         level: Level::Must,
         protocol: 1,
         generation: relay_fixture::Generation::Stdio,
-        start: None,
         brokers: semver::VersionReq::STAR,
         sides: vec![if raw_client {
             Side::Broker
@@ -273,16 +318,50 @@ fn build_fixture(
         }],
         tags: vec!["recorded".to_owned()],
         broker: relay_fixture::BrokerSetup {
-            args: args.command.iter().skip(1).cloned().collect(),
+            args: recording.command.iter().skip(1).cloned().collect(),
             ..Default::default()
         },
-        actions: Vec::new(),
+        start,
+        actions,
         unlisted_events: relay_fixture::EventPolicy::Ignore,
         step_timeout_ms: relay_fixture::DEFAULT_STEP_TIMEOUT_MS,
-        notes: None,
+        notes,
         transcript,
     };
     Ok(fixture)
+}
+
+/// The notes of a client-side recording.
+const GENERALIZED: &str = "Recorded by mock-broker record: the broker's generated values and what \
+    each client chooses for itself (its name and version, its working directory, empty lists) are \
+    patterns, so the recording replays for any client that makes the actions' calls.";
+
+/// How to add actions by hand.
+const ADD_ACTIONS: &str = "add one per request after the hello (mock-broker's README says how), or \
+    replay the transcript with a client of your own.";
+
+/// The fixture's text, checked by the loader: should the derived actions keep it from loading, it is
+/// written without them (the notes say why); should it still not load, a warning says so.
+fn checked_text(mut fixture: Fixture, out: &std::path::Path) -> anyhow::Result<String> {
+    let text = |fixture: &Fixture| -> anyhow::Result<String> {
+        Ok(serde_json::to_string_pretty(fixture)? + "\n")
+    };
+    let first = text(&fixture)?;
+    let Err(error) = relay_fixture::load_str(&first, out) else {
+        return Ok(first);
+    };
+    if !fixture.actions.is_empty() {
+        fixture.actions.clear();
+        fixture.notes = Some(format!(
+            "{GENERALIZED} No actions: with them the recording did not load ({error}); {ADD_ACTIONS}"
+        ));
+        let second = text(&fixture)?;
+        if relay_fixture::load_str(&second, out).is_ok() {
+            return Ok(second);
+        }
+    }
+    eprintln!("mock-broker record: warning: the recording does not load: {error}");
+    text(&fixture)
 }
 
 /// Classifies a recorded line; an oversized one gives its length.
@@ -297,111 +376,143 @@ fn pattern(value: Value) -> anyhow::Result<relay_fixture::Pattern> {
     relay_fixture::Pattern::compile(value).context("a recorded frame is not a valid pattern")
 }
 
-/// Turns the values that differ from run to run into patterns.
-///
-/// - A client's request id becomes `{"$bind": "<id>", "$value": "<id>"}`, and the same id in a broker
-///   frame `{"$var": "<id>"}`: a client under test may number its requests differently.
-/// - A generated identifier (`sdk_...`, `del_...`, `rk_live_...`, `ws_...`) becomes a binding on first
-///   sight, with its type, shape and recorded value, and a `$var` after.
-/// - Process ids, timestamps, uptimes and memory sizes become `{"$type": "integer", "$value": n}`.
-#[derive(Default)]
-pub struct Generalizer {
-    /// Bound values, by value, with their binding names.
-    names: HashMap<String, String>,
-    /// How many bindings each key name has produced.
-    counts: HashMap<String, usize>,
-}
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use serde_json::{Value, json};
 
-/// Members whose numbers change from run to run.
-const VOLATILE_NUMBERS: &[&str] = &["pid", "timestamp", "uptime_secs", "memory_bytes"];
+    use super::*;
 
-/// Prefixes of identifiers the broker and Relaycast generate.
-const GENERATED_ID_PREFIXES: &[&str] = &[
-    "sdk_", "del_", "init_", "rk_live_", "at_live_", "ws_", "agt_", "ch_",
-];
-
-impl Generalizer {
-    /// Generalizes a frame the client wrote.
-    pub fn client_frame(&mut self, mut frame: Value) -> Value {
-        // An empty id cannot name a binding; it stays a literal.
-        if let Some(Value::String(id)) = frame.get("request_id").cloned().filter(|id| id != "") {
-            let name = id.clone();
-            self.names.insert(id.clone(), name.clone());
-            frame["request_id"] = json!({"$bind": name, "$value": id});
-        }
-        if let Some(payload) = frame.get_mut("payload") {
-            self.known_ids(payload);
-        }
-        frame
+    /// The client's line `text`.
+    fn client(text: &str) -> Seen {
+        Seen::Client(RawLine::Complete(Bytes::from(text.to_owned())))
     }
 
-    /// Generalizes a frame the broker wrote.
-    pub fn broker_frame(&mut self, mut frame: Value) -> Value {
-        if let Some(Value::String(id)) = frame.get("request_id")
-            && let Some(name) = self.names.get(id)
-        {
-            frame["request_id"] = json!({"$var": name});
-        }
-        if let Some(payload) = frame.get_mut("payload") {
-            self.volatile(payload, None);
-        }
-        frame
+    /// The broker's line `text`.
+    fn broker(text: &str) -> Seen {
+        Seen::Broker(RawLine::Complete(Bytes::from(text.to_owned())))
     }
 
-    /// Replaces identifiers bound earlier by `$var`.
-    fn known_ids(&self, value: &mut Value) {
-        match value {
-            Value::String(text) => {
-                if let Some(name) = self.names.get(text.as_str()) {
-                    *value = json!({"$var": name});
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(|item| self.known_ids(item)),
-            Value::Object(members) => members
-                .values_mut()
-                .for_each(|member| self.known_ids(member)),
-            _ => {}
-        }
+    const HELLO: &str = r#"{"v":1,"type":"hello","request_id":"req_1","payload":{"client_name":"c","client_version":"1"}}"#;
+    const HELLO_ACK: &str = r#"{"v":1,"type":"hello_ack","request_id":"req_1","payload":{"broker_version":"3.2.5","protocol_version":1,"workspace_key":"rk_live_1"}}"#;
+    const SHUTDOWN: &str = r#"{"v":1,"type":"shutdown","request_id":"req_2","payload":{}}"#;
+    const SHUTDOWN_OK: &str = r#"{"v":1,"type":"ok","request_id":"req_2","payload":{"result":{"status":"shutting_down"}}}"#;
+
+    /// The fixture recorded from `seen`, as JSON, checked by the loader.
+    fn recorded(seen: Vec<Seen>, exit: Option<ExitStatus>) -> Value {
+        let command = ["broker".to_owned(), "init".to_owned()];
+        let recording = Recording {
+            id: "rec".to_owned(),
+            command: &command,
+            keep_delays_ms: None,
+            cwd: None,
+        };
+        let now = Instant::now();
+        let events = seen.into_iter().map(|seen| (now, seen)).collect();
+        let fixture = build_fixture(&recording, now, events, exit).unwrap();
+        let text = checked_text(fixture, std::path::Path::new("rec.json")).unwrap();
+        relay_fixture::load_str(&text, std::path::Path::new("rec.json"))
+            .unwrap_or_else(|error| panic!("the recording does not load: {error}\n{text}"));
+        serde_json::from_str(&text).unwrap()
     }
 
-    fn volatile(&mut self, value: &mut Value, key: Option<&str>) {
-        match value {
-            Value::String(text)
-                if GENERATED_ID_PREFIXES
-                    .iter()
-                    .any(|prefix| text.starts_with(prefix)) =>
-            {
-                let text = text.clone();
-                *value = match self.names.get(&text) {
-                    Some(name) => json!({"$var": name}),
-                    None => {
-                        let base = key.unwrap_or("id").to_owned();
-                        let count = self.counts.entry(base.clone()).or_default();
-                        *count += 1;
-                        let name = format!("{base}_{count}");
-                        self.names.insert(text.clone(), name.clone());
-                        let prefix = GENERATED_ID_PREFIXES
-                            .iter()
-                            .find(|prefix| text.starts_with(*prefix))
-                            .copied()
-                            .unwrap_or_default();
-                        json!({"$bind": name, "$type": "string", "$regex": format!("^{prefix}"), "$value": text})
-                    }
-                };
-            }
-            Value::Number(number) if key.is_some_and(|key| VOLATILE_NUMBERS.contains(&key)) => {
-                *value = json!({"$type": "integer", "$value": number.clone()});
-            }
-            Value::Array(items) => items.iter_mut().for_each(|item| self.volatile(item, key)),
-            Value::Object(members) => {
-                let keys: Vec<String> = members.keys().cloned().collect();
-                for member_key in keys {
-                    if let Some(member) = members.get_mut(&member_key) {
-                        self.volatile(member, Some(&member_key));
-                    }
-                }
-            }
-            _ => {}
-        }
+    fn kinds(fixture: &Value) -> Vec<String> {
+        fixture["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|step| step.as_object().unwrap().keys().next().unwrap().clone())
+            .collect()
+    }
+
+    #[test]
+    fn closing_stdin_after_the_answer_to_shutdown_is_left_out() {
+        let seen = vec![
+            client(HELLO),
+            broker(HELLO_ACK),
+            client(SHUTDOWN),
+            broker(SHUTDOWN_OK),
+            Seen::ClientClosed,
+        ];
+        let fixture = recorded(seen, Some(ExitStatus::Code(0)));
+        assert_eq!(
+            kinds(&fixture),
+            ["client", "broker", "client", "broker", "exit"]
+        );
+        assert_eq!(
+            fixture["actions"],
+            json!([{"call": "shutdown", "args": {}, "expect": {"result": {"$type": "any"}}}])
+        );
+    }
+
+    #[test]
+    fn closing_stdin_is_kept_when_it_ends_the_conversation() {
+        // No shutdown: closing stdin is what makes the broker exit.
+        let fixture = recorded(
+            vec![client(HELLO), broker(HELLO_ACK), Seen::ClientClosed],
+            Some(ExitStatus::Code(0)),
+        );
+        assert_eq!(kinds(&fixture), ["client", "broker", "close_stdin", "exit"]);
+        assert_eq!(fixture["actions"], json!([]));
+        // Nor before the broker has answered shutdown.
+        let fixture = recorded(
+            vec![
+                client(HELLO),
+                broker(HELLO_ACK),
+                client(SHUTDOWN),
+                Seen::ClientClosed,
+            ],
+            Some(ExitStatus::Code(0)),
+        );
+        assert_eq!(
+            kinds(&fixture),
+            ["client", "broker", "client", "close_stdin", "exit"]
+        );
+    }
+
+    #[test]
+    fn a_handshake_the_broker_never_answered_is_a_start_that_fails() {
+        let fixture = recorded(vec![client(HELLO)], Some(ExitStatus::Code(1)));
+        assert_eq!(fixture["start"], json!({"disconnected": true}));
+        assert_eq!(fixture["actions"], json!([]));
+        // An answered one is a start that succeeds (no `start`).
+        let fixture = recorded(
+            vec![client(HELLO), broker(HELLO_ACK)],
+            Some(ExitStatus::Code(0)),
+        );
+        assert!(fixture.get("start").is_none(), "{fixture}");
+    }
+
+    #[test]
+    fn requests_in_flight_together_leave_the_actions_to_the_user() {
+        let list = r#"{"v":1,"type":"list_agents","request_id":"req_3","payload":{}}"#;
+        let fixture = recorded(
+            vec![
+                client(HELLO),
+                broker(HELLO_ACK),
+                client(list),
+                client(SHUTDOWN),
+            ],
+            Some(ExitStatus::Code(0)),
+        );
+        assert_eq!(fixture["actions"], json!([]));
+        let notes = fixture["notes"].as_str().unwrap();
+        assert!(
+            notes.contains(
+                "No actions: the client wrote `shutdown` before `list_agents` was answered"
+            ),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn a_client_writing_raw_lines_makes_a_broker_side_recording_without_actions() {
+        let fixture = recorded(
+            vec![client(HELLO), broker(HELLO_ACK), client("not json")],
+            Some(ExitStatus::Code(0)),
+        );
+        assert_eq!(fixture["sides"], json!(["broker"]));
+        assert_eq!(fixture["actions"], json!([]));
+        assert!(fixture.get("notes").is_none_or(Value::is_null));
     }
 }

@@ -1,7 +1,9 @@
 //! Record mode: `mock-broker record -- <broker>` passes stdin, stdout and stderr through byte for
 //! byte and exits as the broker did; the fixture it writes replays with `mock-broker init`, also for a
-//! client that numbers its requests differently. The "real broker" here is mock-broker itself,
-//! playing a fixture.
+//! client that numbers its requests differently, names itself differently, runs in another directory
+//! or leaves empty lists out, and it carries the actions that replay it. The "real broker" here is
+//! mock-broker itself, playing a fixture; tests/record_sdks.rs records the real SDKs with the real
+//! broker.
 
 mod common;
 
@@ -151,6 +153,31 @@ fn recording_generalizes_request_ids_and_generated_ids() {
     );
     assert_eq!(steps[7], json!({"exit": {"code": 0}}));
 
+    // The client names itself as it likes.
+    assert_eq!(
+        steps[0]["client"]["payload"],
+        json!({"client_name": {"$type": "string", "$value": "relay-conformance"},
+               "client_version": {"$type": "string", "$value": "0.1.0"}})
+    );
+    // The calls that replay it, with the answers they got.
+    assert_eq!(
+        recording["actions"],
+        json!([
+            {"call": "send_message", "args": {"to": "#general", "text": "hello, channel"},
+             "expect": {"result": {"delivered": false, "event_id": {"$var": "event_id_1"},
+                                   "relaycast_published": true, "targets": ["#general"],
+                                   "to": "#general", "workspace_alias": null,
+                                   "workspace_id": {"$var": "workspace_id_1"}}}},
+            {"call": "shutdown", "args": {}, "expect": {"result": {"$type": "any"}}},
+        ])
+    );
+    assert!(
+        recording["notes"]
+            .as_str()
+            .is_some_and(|notes| notes.starts_with("Recorded by mock-broker record")),
+        "{recording}"
+    );
+
     let transcript = serde_json::to_string_pretty(&recording["transcript"]).expect("JSON");
     insta::assert_snapshot!("recorded_transcript", transcript);
 }
@@ -236,4 +263,183 @@ fn record_keeps_long_pauses_as_sleep_steps() {
     let pause = steps[1]["sleep_ms"].as_u64().expect("a sleep step");
     assert!(pause >= 600, "recorded a pause of {pause} ms");
     assert!(steps[2].get("broker").is_some());
+}
+
+/// A client as the SDKs differ: how it names itself, and what it sends for a worker's `cwd` and empty
+/// lists.
+struct Client {
+    name: &'static str,
+    version: &'static str,
+    /// `agent.cwd` (the SDK's working directory), if the client sends one.
+    cwd: Option<String>,
+    /// `args: []` and `channels: []`, or nothing.
+    empty_lists: bool,
+    /// Extra CLI arguments.
+    args: &'static [&'static str],
+}
+
+impl Client {
+    /// The TypeScript SDK 3.2.5, started in `dir`.
+    fn typescript(dir: &Path) -> Self {
+        Self {
+            name: "@agent-relay/sdk",
+            version: "0.1.0",
+            cwd: Some(dir.display().to_string()),
+            empty_lists: true,
+            args: &[],
+        }
+    }
+
+    /// The Python SDK 3.1.0, started in `dir`.
+    fn python(dir: &Path) -> Self {
+        Self {
+            name: "agent-relay-sdk-py",
+            version: "0.3.0",
+            cwd: Some(dir.display().to_string()),
+            empty_lists: false,
+            args: &[],
+        }
+    }
+
+    /// relay-client.
+    fn relay_client() -> Self {
+        Self {
+            name: "relay-client",
+            version: "0.1.0",
+            cwd: None,
+            empty_lists: true,
+            args: &[],
+        }
+    }
+
+    /// The `spawn_agent` payload of w1 running cat.
+    fn spawn_payload(&self) -> String {
+        let mut agent = json!({"name": "w1", "runtime": "pty", "cli": "cat"});
+        if let Some(cwd) = &self.cwd {
+            agent["cwd"] = json!(cwd);
+        }
+        if self.empty_lists || !self.args.is_empty() {
+            agent["args"] = json!(self.args);
+        }
+        if self.empty_lists {
+            agent["channels"] = json!([]);
+        }
+        json!({"agent": agent}).to_string()
+    }
+
+    /// Says hello, spawns w1 and shuts the broker down, as the actions of `any-client.json` do, one
+    /// request at a time (each after the answer to the one before, as the SDKs' calls are made);
+    /// returns the frames' types until the broker's stdout ends.
+    fn converse(&self, broker: &mut Session) -> Vec<String> {
+        let hello = format!(
+            r#"{{"v":1,"type":"hello","request_id":"req_1","payload":{{"client_name":"{}","client_version":"{}"}}}}"#,
+            self.name, self.version
+        );
+        let requests = [
+            hello,
+            request("spawn_agent", "req_2", &self.spawn_payload()),
+            request("shutdown", "req_3", "{}"),
+        ];
+        let mut types = Vec::new();
+        let mut next = |broker: &mut Session| {
+            let line = broker.try_read_line(LONG).ok()?;
+            let frame: Value = serde_json::from_slice(&line).expect("a frame");
+            let kind = frame["type"].as_str().unwrap_or_default().to_owned();
+            types.push(kind.clone());
+            Some(kind)
+        };
+        for line in requests {
+            broker.send(&line);
+            // Up to the answer; stdout ends when the broker refuses the request.
+            loop {
+                match next(broker).as_deref() {
+                    Some("event") => {}
+                    Some(_) => break,
+                    None => return types,
+                }
+            }
+        }
+        while next(broker).is_some() {}
+        types
+    }
+}
+
+/// Records the TypeScript-like client, started in a directory of its own, with mock-broker playing
+/// `record/any-client.json` as the real broker; returns the recording's path.
+fn record_any_client(dir: &TempDir) -> std::path::PathBuf {
+    let out = dir.join("any-client.json");
+    let client_dir = dir.join("typescript");
+    std::fs::create_dir_all(&client_dir).expect("a directory");
+    let mut command = record(&out, &[], &fixture("record/any-client.json"));
+    command.current_dir(&client_dir);
+    let mut recorder = Session::spawn(command);
+    let types = Client::typescript(&client_dir).converse(&mut recorder);
+    assert_eq!(types, ["hello_ack", "ok", "event", "ok"]);
+    recorder.expect_exit_code(0);
+    out
+}
+
+/// Replays `recording` to `client` started in `dir`; the exit status and the verdict.
+fn replay(recording: &Path, dir: &Path, client: &Client, report: &Path) -> (Option<i32>, Value) {
+    let mut command = init_with_report(recording, report);
+    command.current_dir(dir);
+    let mut broker = Session::spawn(command);
+    client.converse(&mut broker);
+    let status = broker.wait();
+    (status.code(), read_report(report))
+}
+
+#[test]
+fn a_recording_replays_for_other_clients_from_other_directories() {
+    let dir = TempDir::new("record");
+    let recording_path = record_any_client(&dir);
+    let recording = read_fixture(&recording_path);
+    let steps = recording["transcript"].as_array().expect("a transcript");
+    // What the TypeScript SDK chose for itself is a pattern; what the call asks for is literal.
+    let agent = &steps[2]["client"]["payload"]["agent"];
+    assert_eq!(agent["name"], "w1");
+    assert_eq!(agent["cli"], "cat");
+    assert_eq!(agent["args"], json!({"$any_of": [[], {"$absent": true}]}));
+    assert_eq!(
+        agent["cwd"]["$any_of"][1],
+        json!({"$absent": true}),
+        "{agent}"
+    );
+    assert_eq!(
+        recording["actions"],
+        json!([
+            {"call": "spawn_pty", "args": {"name": "w1", "cli": "cat"},
+             "expect": {"result": {"name": "w1", "pre_registered": true, "provider": null,
+                                   "runtime": "pty", "warning": null}}},
+            {"call": "shutdown", "args": {}, "expect": {"result": {"$type": "any"}}},
+        ])
+    );
+
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).expect("a directory");
+    for (label, client) in [
+        ("the same SDK elsewhere", Client::typescript(&elsewhere)),
+        ("the Python SDK", Client::python(&elsewhere)),
+        ("relay-client", Client::relay_client()),
+    ] {
+        let report = dir.join(&format!("{}.json", label.replace(' ', "-")));
+        let (code, verdict) = replay(&recording_path, &elsewhere, &client, &report);
+        assert_eq!(verdict["outcome"], "pass", "{label}: {verdict}");
+        assert_eq!(code, Some(0), "{label}");
+    }
+}
+
+#[test]
+fn a_recording_still_refuses_a_client_that_asks_for_something_else() {
+    let dir = TempDir::new("record");
+    let recording = record_any_client(&dir);
+    let other_args = Client {
+        args: &["-u"],
+        ..Client::python(dir.path())
+    };
+    let (code, verdict) = replay(&recording, dir.path(), &other_args, &dir.join("r.json"));
+    assert_eq!(code, Some(65));
+    assert_eq!(verdict["outcome"], "fail");
+    let failure = verdict["failure"].to_string();
+    assert!(failure.contains("payload.agent.args"), "{failure}");
 }

@@ -323,6 +323,27 @@ fn absent_members_must_be_missing() {
 }
 
 #[test]
+fn absent_as_an_any_of_alternative_lets_a_member_be_missing() {
+    // What one SDK sends as `[]` and another leaves out (mock-broker record writes it).
+    let source = json!({"a": 1, "args": {"$any_of": [[], {"$absent": true}]}});
+    assert_match(source.clone(), json!({"a": 1}));
+    assert_match(source.clone(), json!({"a": 1, "args": []}));
+    let mismatch = assert_mismatch(source.clone(), json!({"a": 1, "args": ["-x"]}));
+    assert_eq!(mismatch.path, "args");
+    assert_eq!(mismatch.actual, Some(json!(["-x"])));
+    // The first alternative is produced; an `$absent` first leaves the member out.
+    assert_eq!(produce(source), json!({"a": 1, "args": []}));
+    assert_eq!(
+        produce(json!({"a": 1, "b": {"$any_of": [{"$absent": true}, "x"]}})),
+        json!({"a": 1})
+    );
+    // Without an `$absent` alternative the member must still be there.
+    let mismatch = assert_mismatch(json!({"args": {"$any_of": [[]]}}), json!({}));
+    assert_eq!(mismatch.path, "args");
+    assert_eq!(mismatch.actual, None);
+}
+
+#[test]
 fn absent_is_written_alone_as_a_member() {
     for (source, path) in [
         (json!({"$absent": true}), ""),
