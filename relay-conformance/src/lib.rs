@@ -16,6 +16,7 @@ pub mod corpus;
 pub mod coverage;
 pub mod embedded;
 pub mod glob;
+pub mod http_broker;
 pub mod matrix;
 pub mod play;
 pub mod process;

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
 use crate::process::push_bounded;
-use crate::target::http_broker::HttpBroker;
+use crate::http_broker::HttpBroker;
 
 /// The largest answer body read, in bytes: the real brokers' largest (a `GET /api/spawned` of many
 /// agents) is a few KiB.

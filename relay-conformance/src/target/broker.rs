@@ -14,7 +14,7 @@ use super::Target;
 use crate::play;
 use crate::process::Launch;
 use crate::results::FixtureResult;
-use crate::target::http_broker::{HttpBrokerLaunch, Stdin};
+use crate::http_broker::{HttpBrokerLaunch, Stdin};
 use relay_fixture::StdinMode;
 
 /// A broker executable under test.

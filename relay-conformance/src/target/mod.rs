@@ -12,7 +12,8 @@
 
 mod adapter;
 mod broker;
-pub mod http_broker;
+/// Starting a broker of the HTTP generation (here for the paths that name it under `target`).
+pub use crate::http_broker;
 mod mock_broker;
 
 use std::path::Path;
