@@ -27,8 +27,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
-use crate::process::push_bounded;
 use crate::http_broker::HttpBroker;
+use crate::process::push_bounded;
 
 /// The largest answer body read, in bytes: the real brokers' largest (a `GET /api/spawned` of many
 /// agents) is a few KiB.

@@ -12,9 +12,9 @@ use relay_fixture::verdict::Failure;
 use relay_fixture::{ExitStatus, Fixture, Pattern, StepAction};
 use relaycast_stub::StandIn;
 
+use crate::http_broker::{HttpBroker, HttpBrokerError, HttpBrokerLaunch};
 use crate::process::{BrokerProcess, Launch};
 use crate::results::{FixtureResult, Status};
-use crate::http_broker::{HttpBroker, HttpBrokerError, HttpBrokerLaunch};
 use client_player::ClientPlayer;
 use http_player::{HttpPlayer, NotReady};
 pub use http_player::{MAX_BODY, MAX_EVENT_FRAME, MAX_PENDING_EVENTS, body_value};

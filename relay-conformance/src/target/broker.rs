@@ -11,10 +11,10 @@ use relay_fixture::{Fixture, Generation, Side};
 use relaycast_stub::StandIn;
 
 use super::Target;
+use crate::http_broker::{HttpBrokerLaunch, Stdin};
 use crate::play;
 use crate::process::Launch;
 use crate::results::FixtureResult;
-use crate::http_broker::{HttpBrokerLaunch, Stdin};
 use relay_fixture::StdinMode;
 
 /// A broker executable under test.
