@@ -103,7 +103,8 @@ pub struct Fault {
     /// `message` (by default, says the fault was injected).
     #[serde(flatten)]
     pub rule: RelaycastFault,
-    /// Only requests bearing this credential (a workspace key `rk_...` or an agent token `at_...`)
+    /// Only requests bearing this credential (an agent token `at_...`), or, for a workspace key
+    /// `rk_...`, any credential of that workspace (the key, or one of its agents' tokens)
     /// match; `None` for requests of every workspace. Scopes a rule to one broker when several share
     /// the stand-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,16 +222,13 @@ impl CompiledFault {
         self.info.clone()
     }
 
-    fn matches(&self, method: &Method, path: &str, credential: Option<&str>) -> bool {
+    fn matches(&self, method: &Method, path: &str, credential: Credential<'_>) -> bool {
         self.info.remaining != Some(0)
             && self.method.as_ref().is_none_or(|m| m == method)
             && self.matcher.is_match(path)
-            && self
-                .info
-                .fault
-                .credential
-                .as_deref()
-                .is_none_or(|wanted| Some(wanted) == credential)
+            && self.info.fault.credential.as_deref().is_none_or(|wanted| {
+                Some(wanted) == credential.bearer || Some(wanted) == credential.workspace_key
+            })
     }
 
     fn response(&self) -> Response {
@@ -283,12 +281,20 @@ fn compile_glob(pattern: &str) -> Result<GlobSet, FaultError> {
     GlobSet::builder().add(glob).build().map_err(bad)
 }
 
+/// What a request bears: its `Bearer` credential, and the key of the workspace that credential
+/// belongs to (the key itself, or an agent token's workspace key).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Credential<'a> {
+    pub(crate) bearer: Option<&'a str>,
+    pub(crate) workspace_key: Option<&'a str>,
+}
+
 /// The first live rule matching the request answers it: its id and the answer.
 pub(crate) fn take(
     rules: &mut [CompiledFault],
     method: &Method,
     path: &str,
-    credential: Option<&str>,
+    credential: Credential<'_>,
 ) -> Option<(u64, Response)> {
     let rule = rules
         .iter_mut()
@@ -320,44 +326,72 @@ fn default_code(status: StatusCode) -> &'static str {
 mod tests {
     use super::*;
 
+    const NONE: Credential<'static> = Credential {
+        bearer: None,
+        workspace_key: None,
+    };
+
+    /// A request bearing `bearer`, of the workspace whose key is `workspace_key`.
+    fn bearing<'a>(bearer: &'a str, workspace_key: Option<&'a str>) -> Credential<'a> {
+        Credential {
+            bearer: Some(bearer),
+            workspace_key,
+        }
+    }
+
     #[test]
     fn matches_method_glob_and_count() {
         let mut rules = vec![
             CompiledFault::compile(1, Fault::new("post", "/v1/channels/*/join", 500).times(1))
                 .expect("rule"),
         ];
-        assert!(take(&mut rules, &Method::GET, "/v1/channels/general/join", None).is_none());
-        assert!(take(&mut rules, &Method::POST, "/v1/channels/a/b/join", None).is_none());
+        assert!(take(&mut rules, &Method::GET, "/v1/channels/general/join", NONE).is_none());
+        assert!(take(&mut rules, &Method::POST, "/v1/channels/a/b/join", NONE).is_none());
         let (id, resp) =
-            take(&mut rules, &Method::POST, "/v1/channels/general/join", None).expect("hit");
+            take(&mut rules, &Method::POST, "/v1/channels/general/join", NONE).expect("hit");
         assert_eq!((id, resp.status().as_u16()), (1, 500));
-        assert!(take(&mut rules, &Method::POST, "/v1/channels/general/join", None).is_none());
+        assert!(take(&mut rules, &Method::POST, "/v1/channels/general/join", NONE).is_none());
         assert_eq!(rules[0].info().hits, 1);
         assert_eq!(rules[0].info().remaining, Some(0));
     }
 
     #[test]
-    fn a_rule_for_a_credential_matches_only_its_requests() {
-        let rule = Fault::new("POST", "/v1/agents/spawn", 403).for_credential("rk_live_a");
+    fn a_rule_for_a_credential_matches_only_its_workspaces_requests() {
+        let rule = Fault::new("POST", "/v1/dm", 403).for_credential("rk_live_a");
         let mut rules = vec![CompiledFault::compile(1, rule).expect("rule")];
-        assert!(take(&mut rules, &Method::POST, "/v1/agents/spawn", None).is_none());
-        assert!(
-            take(
-                &mut rules,
-                &Method::POST,
-                "/v1/agents/spawn",
-                Some("rk_live_b")
-            )
-            .is_none()
+        let dm = |rules: &mut Vec<CompiledFault>, credential| {
+            take(rules, &Method::POST, "/v1/dm", credential).map(|(_, resp)| resp.status().as_u16())
+        };
+        assert_eq!(dm(&mut rules, NONE), None);
+        assert_eq!(
+            dm(&mut rules, bearing("rk_live_b", Some("rk_live_b"))),
+            None
         );
-        let (_, resp) = take(
-            &mut rules,
-            &Method::POST,
-            "/v1/agents/spawn",
-            Some("rk_live_a"),
-        )
-        .expect("hit");
-        assert_eq!(resp.status().as_u16(), 403);
+        // Another workspace's agent.
+        assert_eq!(
+            dm(&mut rules, bearing("at_live_x", Some("rk_live_b"))),
+            None
+        );
+        assert_eq!(
+            dm(&mut rules, bearing("rk_live_a", Some("rk_live_a"))),
+            Some(403)
+        );
+        // An agent of the workspace, with its own token (the brokers send DMs so).
+        assert_eq!(
+            dm(&mut rules, bearing("at_live_y", Some("rk_live_a"))),
+            Some(403)
+        );
+        // A rule for an agent token matches that token only.
+        let rule = Fault::new("POST", "/v1/dm", 500).for_credential("at_live_y");
+        let mut rules = vec![CompiledFault::compile(1, rule).expect("rule")];
+        assert_eq!(
+            dm(&mut rules, bearing("at_live_z", Some("rk_live_a"))),
+            None
+        );
+        assert_eq!(
+            dm(&mut rules, bearing("at_live_y", Some("rk_live_a"))),
+            Some(500)
+        );
     }
 
     #[test]
@@ -450,12 +484,12 @@ mod tests {
             CompiledFault::compile(1, Fault::new("GET", nested(MAX_GLOB_BRACES), 500))
                 .expect("rule"),
         ];
-        assert!(take(&mut rules, &Method::GET, "/v1/a", None).is_some());
-        assert!(take(&mut rules, &Method::GET, "/v1/b", None).is_none());
+        assert!(take(&mut rules, &Method::GET, "/v1/a", NONE).is_some());
+        assert!(take(&mut rules, &Method::GET, "/v1/b", NONE).is_none());
         let alternatives = format!("/v1/{{{}}}", vec!["x"; MAX_GLOB_LEN / 2 - 4].join(","));
         assert!(alternatives.len() <= MAX_GLOB_LEN);
         let mut rules =
             vec![CompiledFault::compile(2, Fault::new("*", alternatives, 503)).expect("rule")];
-        assert!(take(&mut rules, &Method::POST, "/v1/x", None).is_some());
+        assert!(take(&mut rules, &Method::POST, "/v1/x", NONE).is_some());
     }
 }

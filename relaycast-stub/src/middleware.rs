@@ -127,8 +127,16 @@ pub(crate) async fn intercept(
         status: 0,
         fault: None,
     };
-    let faulted =
-        shared.with(|inner| faults::take(&mut inner.faults, &method, &path, credential.as_deref()));
+    let faulted = shared.with(|inner| {
+        let workspace_key = credential
+            .as_deref()
+            .and_then(|credential| inner.model.workspace_key_of(credential));
+        let bearing = faults::Credential {
+            bearer: credential.as_deref(),
+            workspace_key: workspace_key.as_deref(),
+        };
+        faults::take(&mut inner.faults, &method, &path, bearing)
+    });
     let response = if let Some((rule, response)) = faulted {
         record.fault = Some(rule);
         response

@@ -150,6 +150,16 @@ impl Model {
         self.workspaces.iter().position(|w| w.api_key == key)
     }
 
+    /// The key of the workspace `credential` belongs to: the credential itself if it is a workspace
+    /// key, else the workspace of the agent whose token it is.
+    pub(crate) fn workspace_key_of(&self, credential: &str) -> Option<String> {
+        let index = self.workspace_by_key(credential).or_else(|| {
+            self.agent_by_token(credential)
+                .map(|(workspace, _)| workspace)
+        })?;
+        Some(self.workspaces[index].api_key.clone())
+    }
+
     /// The workspace and agent whose token is `token`.
     pub(crate) fn agent_by_token(&self, token: &str) -> Option<(usize, usize)> {
         self.workspaces.iter().enumerate().find_map(|(w, ws)| {
