@@ -159,9 +159,19 @@ impl RelayClient {
                 request: "the hello payload".to_owned(),
                 reason: error.to_string(),
             })?;
-        let response = connection
+        let mut response = connection
             .request(requests::Hello::KIND.as_str(), hello, options.hello_timeout)
             .await;
+        // A broker that exits at once (e.g. Relaycast failed at boot) may be gone before `hello` is
+        // written: the write fails, but what the caller needs is how it exited and why.
+        if let (Err(ClientError::Io(_)), Some(child)) = (&response, &child)
+            && let Some((status, stderr_tail)) = child.exit_and_last_words().await
+        {
+            response = Err(ClientError::BrokerExited {
+                status: Some(status),
+                stderr_tail,
+            });
+        }
         let hello = typed::<requests::Hello>(response)?;
         // Anything else may frame the same requests differently: refuse it now, not at the first
         // request it misreads. Dropping `child` stops the broker.

@@ -102,6 +102,14 @@ impl BrokerChild {
         self.group.stderr_tail()
     }
 
+    /// How it exited, waiting up to [`EXIT_AFTER_EOF`], and its last stderr lines once they are all
+    /// read (up to [`DRAIN_AFTER_EXIT`] more); `None` if it is still running.
+    pub(crate) async fn exit_and_last_words(&self) -> Option<(ExitStatus, Vec<String>)> {
+        let status = self.group.wait(EXIT_AFTER_EOF).await?;
+        let stderr_tail = self.group.stderr_tail_after_exit(DRAIN_AFTER_EXIT).await;
+        Some((status, stderr_tail))
+    }
+
     /// A receiver of every stderr line from now on.
     pub(crate) fn subscribe_stderr(&self) -> broadcast::Receiver<String> {
         self.group

@@ -244,3 +244,31 @@ async fn a_cancelled_probe_leaves_no_process_behind() {
     assert_gone(program_pid, "the probed program").await;
     assert_gone(worker, "the probed program's worker").await;
 }
+
+#[tokio::test]
+async fn a_broker_that_fails_at_boot_fails_start_with_its_exit_and_stderr() {
+    // The broker may be gone before the client writes `hello` (the write then fails) or after (the
+    // read then ends): either way the start fails with the broker's exit and its last words.
+    for _ in 0..10 {
+        let scratch = Scratch::new();
+        let started = Instant::now();
+        let error = RelayClient::start(scratch.broker("boot-failure"))
+            .await
+            .err()
+            .expect("the start fails");
+        assert!(started.elapsed() < LONG, "{:?}", started.elapsed());
+        let ClientError::BrokerExited {
+            status,
+            stderr_tail,
+        } = &error
+        else {
+            panic!("not a broker exit: {error:?}");
+        };
+        assert_eq!(*status, Some(ExitStatus::Code(1)), "{error}");
+        assert_eq!(
+            stderr_tail.last().map(String::as_str),
+            Some("    injected fault: POST /v1/workspaces answers 500"),
+            "{error}"
+        );
+    }
+}

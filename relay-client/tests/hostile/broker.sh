@@ -10,6 +10,8 @@
 #   protocol-v2           answers `hello` with protocol_version 2, then waits
 #   close-stdout          closes its stdout after `hello_ack`, stays alive
 #   close-stdin           closes its stdin before `hello_ack`, stays alive with stdout open
+#   boot-failure          closes its stdin, writes an error on stderr and exits with code 1, as a
+#                         broker whose Relaycast fails at boot does
 
 set -u
 dir=${HOSTILE_DIR:?HOSTILE_DIR is not set}
@@ -36,6 +38,12 @@ echo $$ >"$dir/broker.pid.tmp"
 mv "$dir/broker.pid.tmp" "$dir/broker.pid"
 
 case $mode in
+boot-failure)
+    exec 0<&-
+    echo "Error: failed to initialize relaycast session" >&2
+    echo "    injected fault: POST /v1/workspaces answers 500" >&2
+    exit 1
+    ;;
 crash-with-worker)
     start_worker
     IFS= read -r line
