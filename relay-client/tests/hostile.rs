@@ -254,8 +254,7 @@ async fn a_broker_that_fails_at_boot_fails_start_with_its_exit_and_stderr() {
         let started = Instant::now();
         let error = RelayClient::start(scratch.broker("boot-failure"))
             .await
-            .err()
-            .expect("the start fails");
+            .expect_err("the start fails");
         assert!(started.elapsed() < LONG, "{:?}", started.elapsed());
         let ClientError::BrokerExited {
             status,
