@@ -64,3 +64,7 @@ pub const MAX_HTTP_HEADERS: usize = 64;
 
 /// The most relaycast faults a broker's setup lists (`broker.relaycast_faults`).
 pub const MAX_BOOT_FAULTS: usize = 16;
+
+/// The largest event a `relaycast` step's `push_event` pushes, in bytes of compact JSON: 64 KiB.
+/// Relaycast's events are a few hundred bytes.
+pub const MAX_PUSH_EVENT_BYTES: usize = 64 * 1024;

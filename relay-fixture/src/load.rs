@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::bounds::{
-    MAX_BOOT_FAULTS, MAX_DURATION_MS, MAX_FIXTURE_BYTES, MAX_OVERSIZED_LINE,
+    MAX_BOOT_FAULTS, MAX_DURATION_MS, MAX_FIXTURE_BYTES, MAX_OVERSIZED_LINE, MAX_PUSH_EVENT_BYTES,
     MAX_RELAYCAST_FAULT_COUNT, MAX_RELAYCAST_FAULT_STATUS, MAX_REPEAT_BYTES, MAX_REPEAT_COUNT,
     MAX_STDERR_FLOOD, MAX_WRITE_BYTES, MIN_RELAYCAST_FAULT_STATUS,
 };
@@ -564,6 +564,21 @@ fn check_bounds(fixture: &Fixture) -> Result<(), Invalid> {
             }
             StepAction::Relaycast(RelaycastAction::Fault(fault)) => {
                 check_relaycast_fault(fault, || at("relaycast.fault"))?;
+            }
+            StepAction::Relaycast(RelaycastAction::PushEvent(event)) => {
+                if !event.is_object() {
+                    return Err((
+                        at("relaycast.push_event"),
+                        "a Relaycast event is a JSON object".into(),
+                    ));
+                }
+                at_most(
+                    || at("relaycast.push_event"),
+                    event.to_string().len(),
+                    MAX_PUSH_EVENT_BYTES,
+                    "bytes",
+                    "64 KiB",
+                )?;
             }
             _ => {}
         }

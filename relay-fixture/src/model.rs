@@ -785,6 +785,10 @@ pub enum RelaycastAction {
     InjectChannelMessage(InjectedChannelMessage),
     /// From now on, the broker's requests matching `method` and `path` fail with `status`.
     Fault(RelaycastFault),
+    /// Relaycast pushes this event, as is, on the broker's event WebSocket (`/v1/ws`), e.g.
+    /// `{"type": "agent.online", "agent": {"name": "alice"}}` or an event of a kind the broker does
+    /// not know. At most 64 KiB of JSON.
+    PushEvent(Value),
 }
 
 /// A Relaycast API failure, for the broker under test's requests only.

@@ -371,3 +371,22 @@ fn a_start_that_fails_is_expected_with_start_and_no_actions() {
     let error = client_side(boot, json!({"start": {"disconnected": {"words": "x"}}})).unwrap_err();
     assert!(error.starts_with("start"), "{error}");
 }
+
+#[test]
+fn a_pushed_relaycast_event_is_a_bounded_object() {
+    let push = |event: Value| client_side(json!([{"relaycast": {"push_event": event}}]), json!({}));
+    assert_eq!(
+        push(json!({"type": "agent.online", "agent": {"name": "a"}})),
+        Ok(())
+    );
+    let error = push(json!("agent.online")).unwrap_err();
+    assert!(
+        error.starts_with("transcript[0].relaycast.push_event: a Relaycast event is a JSON object"),
+        "{error}"
+    );
+    let error = push(json!({"type": "x", "pad": "a".repeat(70_000)})).unwrap_err();
+    assert!(
+        error.contains("bytes is over the bound of 65536 bytes (64 KiB)"),
+        "{error}"
+    );
+}

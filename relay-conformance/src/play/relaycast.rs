@@ -32,28 +32,32 @@ pub fn act(
             "no Relaycast workspace for this broker: the stand-in knows no workspace of the key it named",
         ));
     };
-    let injected = match action {
-        RelaycastAction::InjectDm(dm) => relaycast.inject_dm(&InjectDm {
-            workspace_id: Some(workspace_id),
-            from: dm.from.clone(),
-            to: dm.to.clone(),
-            text: dm.text.clone(),
-        }),
-        RelaycastAction::InjectChannelMessage(message) => {
-            relaycast.inject_channel_message(&InjectChannelMessage {
+    // How many of the broker's sockets got it.
+    let delivered = match action {
+        RelaycastAction::InjectDm(dm) => relaycast
+            .inject_dm(&InjectDm {
+                workspace_id: Some(workspace_id),
+                from: dm.from.clone(),
+                to: dm.to.clone(),
+                text: dm.text.clone(),
+            })
+            .map(|injected| injected.delivered),
+        RelaycastAction::InjectChannelMessage(message) => relaycast
+            .inject_channel_message(&InjectChannelMessage {
                 workspace_id: Some(workspace_id),
                 from: message.from.clone(),
                 channel: message.channel.clone(),
                 text: message.text.clone(),
             })
-        }
+            .map(|injected| injected.delivered),
+        RelaycastAction::PushEvent(event) => relaycast.push_event(Some(&workspace_id), event),
         RelaycastAction::Fault(_) => return Ok(()),
     };
-    match injected {
-        Ok(injected) if injected.delivered > 0 => Ok(()),
-        Ok(_) => Err(Failure::new(
+    match delivered {
+        Ok(0) => Err(Failure::new(
             "the broker has no Relaycast socket open: nothing received the injected message",
         )),
+        Ok(_) => Ok(()),
         Err(error) => Err(Failure::new(format!(
             "the stand-in Relaycast refused: {error}"
         ))),

@@ -32,17 +32,18 @@ calls=$(printf '%s\n' "$job" | sed 's/.*"actions":\[//' | sed 's/{"call":"/\
 
 broker=
 scratch=$(mktemp -d) || exit 4
-trap '[ -z "$broker" ] || kill "$broker" 2>/dev/null; rm -rf "$scratch"' EXIT
+trap '[ -z "$broker" ] || kill "$broker" 2>/dev/null; cat "$scratch/stderr" >&2 2>/dev/null; rm -rf "$scratch"' EXIT
 mkfifo "$scratch/in" || exit 4
 frames=$scratch/frames
 : >"$frames"
 [ -z "$cwd" ] || mkdir -p "$cwd"
 
-# The broker: stdin from a FIFO this shell holds open, stdout appended to a file the calls poll.
+# The broker: stdin from a FIFO this shell holds open, stdout appended to a file the calls poll,
+# stderr kept (its last line names why a broker exited; passed on to ours at the end).
 (
     [ -z "$cwd" ] || cd "$cwd" || exit 1
     exec "$binary" init --name "$name" --channels "$channels"
-) <"$scratch/in" >>"$frames" &
+) <"$scratch/in" >>"$frames" 2>"$scratch/stderr" &
 broker=$!
 exec 3>"$scratch/in"
 
@@ -86,7 +87,11 @@ await() {
 outcome_of() {
     case $answer in
     timeout) printf '{"timeout":{"message":"no answer within %s ms"}}' "$1" ;;
-    disconnected) printf '{"disconnected":{"message":"the broker exited"}}' ;;
+    disconnected)
+        # Its last stderr line, JSON-escaped (backslashes and quotes; control characters dropped).
+        last=$(tail -n 1 "$scratch/stderr" 2>/dev/null | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')
+        printf '{"disconnected":{"message":"the broker exited: %s"}}' "$last"
+        ;;
     *)
         payload=$(printf '%s\n' "$answer" |
             sed -e 's/"v":1//' -e 's/"type":"[a-z_]*"//' -e "s/\"request_id\":\"$2\"//" \
