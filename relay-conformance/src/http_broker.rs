@@ -440,9 +440,9 @@ impl HttpBroker {
         tail(&self.stdout_tail)
     }
 
-    /// See [`GroupChild::stderr_line_after`].
-    pub async fn stderr_line_after(&self, after: u64, deadline: Instant) -> Option<(u64, String)> {
-        self.group.stderr_line_after(after, deadline).await
+    /// Its process group (the broker and its workers).
+    pub fn group(&self) -> &GroupChild {
+        &self.group
     }
 
     /// The last lines of its stderr, read to its end: call it once the group is gone (after

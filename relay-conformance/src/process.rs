@@ -324,9 +324,9 @@ impl BrokerProcess {
         self.group.stderr_tail().await
     }
 
-    /// See [`GroupChild::stderr_line_after`].
-    pub async fn stderr_line_after(&self, after: u64, deadline: Instant) -> Option<(u64, String)> {
-        self.group.stderr_line_after(after, deadline).await
+    /// Its process group (the broker and its workers).
+    pub fn group(&self) -> &GroupChild {
+        &self.group
     }
 
     /// The last lines written to the broker.

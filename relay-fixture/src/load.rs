@@ -351,33 +351,13 @@ fn validate(fixture: &Fixture) -> Result<(), Invalid> {
 
 /// Checks that `action` belongs to the binding of `generation`: the reason if not.
 fn check_generation(generation: Generation, action: &StepAction) -> Result<(), String> {
-    let stdio_only = matches!(
-        action,
-        StepAction::Client(_)
-            | StepAction::ClientAnyOrder(_)
-            | StepAction::ClientRaw(_)
-            | StepAction::ClientHex(_)
-            | StepAction::Broker(_)
-            | StepAction::BrokerAnyOrder(_)
-            | StepAction::BrokerLog(_)
-            | StepAction::SilenceMs(_)
-            | StepAction::Fault(_)
-    );
-    let http_only = matches!(
-        action,
-        StepAction::Request(_)
-            | StepAction::Response(_)
-            | StepAction::WsConnect(_)
-            | StepAction::WsClose(_)
-            | StepAction::Event(_)
-    );
-    match generation {
-        Generation::Http if stdio_only => Err(format!(
+    match (generation, action.binding()) {
+        (Generation::Http, Some(Generation::Stdio)) => Err(format!(
             "`{}` is a step of the stdio binding; this fixture's generation is `http` (requests, \
              responses, ws_connect, ws_close, events)",
             action.name()
         )),
-        Generation::Stdio if http_only => Err(format!(
+        (Generation::Stdio, Some(Generation::Http)) => Err(format!(
             "`{}` is a step of the HTTP binding: write `\"generation\": \"http\"`",
             action.name()
         )),

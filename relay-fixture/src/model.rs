@@ -536,6 +536,33 @@ pub const STEP_ACTIONS: &[&str] = &[
 ];
 
 impl StepAction {
+    /// The generation whose binding the step belongs to; `None` for the steps both share
+    /// (`close_stdin`, `signal`, `sleep_ms`, `exit`, `relaycast`, `broker_stderr`).
+    pub fn binding(&self) -> Option<Generation> {
+        match self {
+            Self::Client(_)
+            | Self::ClientAnyOrder(_)
+            | Self::ClientRaw(_)
+            | Self::ClientHex(_)
+            | Self::Broker(_)
+            | Self::BrokerAnyOrder(_)
+            | Self::BrokerLog(_)
+            | Self::SilenceMs(_)
+            | Self::Fault(_) => Some(Generation::Stdio),
+            Self::Request(_)
+            | Self::Response(_)
+            | Self::WsConnect(_)
+            | Self::WsClose(_)
+            | Self::Event(_) => Some(Generation::Http),
+            Self::CloseStdin(_)
+            | Self::Signal(_)
+            | Self::SleepMs(_)
+            | Self::Exit(_)
+            | Self::Relaycast(_)
+            | Self::BrokerStderr(_) => None,
+        }
+    }
+
     /// The member name the step is written with (`client`, `broker`, `exit`, ...).
     pub fn name(&self) -> &'static str {
         match self {

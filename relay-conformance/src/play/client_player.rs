@@ -92,11 +92,9 @@ impl<'a> ClientPlayer<'a> {
         let steps = &self.fixture.transcript;
         while self.step < steps.len() {
             let step = &steps[self.step];
-            self.play(step).await.map_err(|failure| Failure {
-                step: Some(self.step),
-                action: Some(step.action.name().to_owned()),
-                ..failure
-            })?;
+            self.play(step)
+                .await
+                .map_err(super::at_step(self.step, step))?;
             self.step += 1;
         }
         if self.fixture.unlisted_events == EventPolicy::Fail && !self.pending_events.is_empty() {
@@ -165,14 +163,9 @@ impl<'a> ClientPlayer<'a> {
             }
             StepAction::BrokerLog(pattern) => self.wait(Waiting::Log(pattern), deadline).await,
             StepAction::BrokerStderr(pattern) => {
-                let broker = &*self.broker;
-                super::stderr::expect_line(
-                    |after| broker.stderr_line_after(after, deadline),
-                    &mut self.stderr_seen,
-                    pattern,
-                    &mut self.bindings,
-                )
-                .await
+                let group = self.broker.group();
+                let seen = &mut self.stderr_seen;
+                super::stderr::expect_line(group, deadline, seen, pattern, &mut self.bindings).await
             }
             StepAction::SleepMs(ms) => {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
@@ -208,13 +201,11 @@ impl<'a> ClientPlayer<'a> {
             StepAction::Relaycast(action) => {
                 super::relaycast::act(self.relaycast, self.workspace_key.as_deref(), action)
             }
-            StepAction::Request(_)
-            | StepAction::Response(_)
-            | StepAction::WsConnect(_)
-            | StepAction::WsClose(_)
-            | StepAction::Event(_) => Err(Failure::new(
-                "a step of the HTTP binding: this fixture is played over HTTP, not stdio",
-            )),
+            // The loader keeps each binding's steps to its generation.
+            http => Err(Failure::new(format!(
+                "`{}` is a step of the HTTP binding: this fixture is played over stdio",
+                http.name()
+            ))),
         }
     }
 

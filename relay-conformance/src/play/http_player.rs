@@ -156,11 +156,9 @@ impl<'a> HttpPlayer<'a> {
         let steps = &self.fixture.transcript;
         while self.step < steps.len() {
             let step = &steps[self.step];
-            self.play(step).await.map_err(|failure| Failure {
-                step: Some(self.step),
-                action: Some(step.action.name().to_owned()),
-                ..failure
-            })?;
+            self.play(step)
+                .await
+                .map_err(super::at_step(self.step, step))?;
             self.step += 1;
         }
         self.end_socket().await?;
@@ -200,14 +198,9 @@ impl<'a> HttpPlayer<'a> {
                 Ok(())
             }
             StepAction::BrokerStderr(pattern) => {
-                let broker = &*self.broker;
-                super::stderr::expect_line(
-                    |after| broker.stderr_line_after(after, deadline),
-                    &mut self.stderr_seen,
-                    pattern,
-                    &mut self.bindings,
-                )
-                .await
+                let group = self.broker.group();
+                let seen = &mut self.stderr_seen;
+                super::stderr::expect_line(group, deadline, seen, pattern, &mut self.bindings).await
             }
             StepAction::Exit(expected) => {
                 let Some(status) = self.broker.wait_exit(deadline).await else {
@@ -233,17 +226,11 @@ impl<'a> HttpPlayer<'a> {
                 }
                 super::relaycast::act(self.relaycast, self.workspace_key.as_deref(), action)
             }
-            StepAction::Client(_)
-            | StepAction::ClientAnyOrder(_)
-            | StepAction::ClientRaw(_)
-            | StepAction::ClientHex(_)
-            | StepAction::Broker(_)
-            | StepAction::BrokerAnyOrder(_)
-            | StepAction::BrokerLog(_)
-            | StepAction::SilenceMs(_)
-            | StepAction::Fault(_) => Err(Failure::new(
-                "a step of the stdio binding: this fixture is played over HTTP",
-            )),
+            // The loader keeps each binding's steps to its generation.
+            stdio => Err(Failure::new(format!(
+                "`{}` is a step of the stdio binding: this fixture is played over HTTP",
+                stdio.name()
+            ))),
         }
     }
 

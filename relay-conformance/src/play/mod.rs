@@ -25,6 +25,15 @@ const EXIT_CHECK: Duration = Duration::from_millis(200);
 /// How long a broker gets to exit after its stdin closes, at the end of a fixture.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
+/// Names the step (`index`, `step`) a failure happened at.
+fn at_step(index: usize, step: &relay_fixture::Step) -> impl FnOnce(Failure) -> Failure + '_ {
+    move |failure| Failure {
+        step: Some(index),
+        action: Some(step.action.name().to_owned()),
+        ..failure
+    }
+}
+
 /// The environment `fixture` gives its broker (`broker.env`).
 pub fn broker_env(fixture: &Fixture) -> Vec<(String, String)> {
     fixture

@@ -3,28 +3,26 @@
 // A `Failure` ends the play: its size on the error path costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
 
-use std::future::Future;
-
 use relay_fixture::verdict::Failure;
 use relay_fixture::{Bindings, Pattern};
 use serde_json::Value;
+use tokio::time::Instant;
 
-/// Looks through the broker's stderr lines after line number `seen` for one matching `pattern`:
-/// `next(after)` gives the next line after `after` (kept, or read before the step's deadline) and
-/// its number, or `None` at the deadline or the end of stderr. `seen` moves past every line
-/// looked at, so that the next `broker_stderr` step looks only at later lines.
-pub async fn expect_line<F, Fut>(
-    mut next: F,
+use crate::process::GroupChild;
+
+/// Looks through the stderr lines of the broker (`group`'s leader) after line number `seen` for
+/// one matching `pattern`: those kept, then those read until `deadline`. `seen` moves past every
+/// line looked at, so that the next `broker_stderr` step looks only at later lines. Fails at the
+/// deadline, or when stderr ends without a match.
+pub async fn expect_line(
+    group: &GroupChild,
+    deadline: Instant,
     seen: &mut u64,
     pattern: &Pattern,
     bindings: &mut Bindings,
-) -> Result<(), Failure>
-where
-    F: FnMut(u64) -> Fut,
-    Fut: Future<Output = Option<(u64, String)>>,
-{
+) -> Result<(), Failure> {
     let mut last = None;
-    while let Some((number, line)) = next(*seen).await {
+    while let Some((number, line)) = group.stderr_line_after(*seen, deadline).await {
         *seen = number;
         let text = Value::String(line);
         if pattern.matches(&text, bindings).is_ok() {
