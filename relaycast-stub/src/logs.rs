@@ -70,6 +70,10 @@ pub struct RequestRecord {
     pub query: Option<String>,
     /// Kind of credential carried.
     pub auth: AuthKind,
+    /// The workspace its `Authorization: Bearer` credential belongs to (a workspace key, or one of
+    /// its agents' tokens), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_id: Option<String>,
     /// The body: JSON when it parses, a string when it does not, `None` when empty. When
     /// `body_truncated`, the text of its first [`MAX_LOGGED_BODY_BYTES`] bytes (at most).
     pub body: Option<Value>,

@@ -121,6 +121,7 @@ pub(crate) async fn intercept(
         path: path.clone(),
         query,
         auth,
+        workspace_id: None,
         body: body.value,
         body_len: bytes.len(),
         body_truncated: body.truncated,
@@ -130,7 +131,8 @@ pub(crate) async fn intercept(
     let faulted = shared.with(|inner| {
         let workspace_key = credential
             .as_deref()
-            .and_then(|credential| inner.model.workspace_key_of(credential));
+            .and_then(|credential| inner.model.workspace_of(credential))
+            .map(|index| inner.model.workspaces[index].api_key.clone());
         let bearing = faults::Credential {
             bearer: credential.as_deref(),
             workspace_key: workspace_key.as_deref(),
@@ -151,6 +153,10 @@ pub(crate) async fn intercept(
     };
     record.status = response.status().as_u16();
     shared.with(|inner| {
+        record.workspace_id = credential
+            .as_deref()
+            .and_then(|credential| inner.model.workspace_of(credential))
+            .map(|index| inner.model.workspaces[index].id.clone());
         record.seq = inner.next_id();
         inner.requests.push(record);
     });

@@ -150,14 +150,13 @@ impl Model {
         self.workspaces.iter().position(|w| w.api_key == key)
     }
 
-    /// The key of the workspace `credential` belongs to: the credential itself if it is a workspace
-    /// key, else the workspace of the agent whose token it is.
-    pub(crate) fn workspace_key_of(&self, credential: &str) -> Option<String> {
-        let index = self.workspace_by_key(credential).or_else(|| {
+    /// The workspace `credential` belongs to: the one whose key it is, else the one of the agent
+    /// whose token it is.
+    pub(crate) fn workspace_of(&self, credential: &str) -> Option<usize> {
+        self.workspace_by_key(credential).or_else(|| {
             self.agent_by_token(credential)
                 .map(|(workspace, _)| workspace)
-        })?;
-        Some(self.workspaces[index].api_key.clone())
+        })
     }
 
     /// The workspace and agent whose token is `token`.

@@ -527,3 +527,59 @@ async fn real_broker_answers_hello_offline() {
         .await
         .expect("the broker marked itself offline");
 }
+
+/// A broker's way back after its socket is dropped, as the 3.x brokers do it: a socket that comes
+/// back before the stream is re-enabled does not count; the first socket after `PUT
+/// /v1/workspace/stream` of the same workspace does. Another workspace's stream request does not.
+#[tokio::test]
+async fn a_reopened_socket_is_the_first_after_the_stream_is_re_enabled() {
+    let api = common::Api::start();
+    let rc = &api.rc;
+    let (rk, _) = api.boot().await;
+    let (status, ws) = api
+        .post("/v1/workspaces", None, json!({"name": "other"}))
+        .await;
+    assert_eq!(status.as_u16(), 201, "{ws}");
+    let other = ws["data"]["api_key"].as_str().expect("key").to_owned();
+    let workspace = rc.workspace_of_key(&rk).expect("the workspace");
+    let _first = connect(rc, &rk).await;
+    let mark = rc.mark();
+    assert_eq!(rc.drop_sockets(Some(&workspace), false), 1);
+    let short = Duration::from_millis(200);
+    // A client of the broker's own reconnects first: not yet.
+    let _early = connect(rc, &rk).await;
+    assert!(
+        rc.wait_for_reopened_socket(&workspace, mark, short)
+            .await
+            .is_err()
+    );
+    // Another workspace re-enables its stream: still not.
+    let stream = |key: String| {
+        let api = &api;
+        async move {
+            api.call(
+                reqwest::Method::PUT,
+                "/v1/workspace/stream",
+                Some(&key),
+                Some(json!({"enabled": true})),
+            )
+            .await
+        }
+    };
+    assert!(stream(other).await.0.is_success());
+    let _elsewhere = connect(rc, &rk).await;
+    assert!(
+        rc.wait_for_reopened_socket(&workspace, mark, short)
+            .await
+            .is_err()
+    );
+    // The broker re-enables its stream, then opens the socket it listens to.
+    assert!(stream(rk.clone()).await.0.is_success());
+    let _back = connect(rc, &rk).await;
+    let reopened = rc
+        .wait_for_reopened_socket(&workspace, mark, WAIT)
+        .await
+        .expect("the socket after the stream request");
+    let newest = rc.sockets().iter().map(|socket| socket.id).max();
+    assert_eq!(Some(reopened), newest);
+}

@@ -199,7 +199,13 @@ impl<'a> ClientPlayer<'a> {
                 "faults are injected by mock-broker; this step is for client-side fixtures",
             )),
             StepAction::Relaycast(action) => {
-                super::relaycast::act(self.relaycast, self.workspace_key.as_deref(), action)
+                super::relaycast::act(
+                    self.relaycast,
+                    self.workspace_key.as_deref(),
+                    action,
+                    deadline,
+                )
+                .await
             }
             // The loader keeps each binding's steps to its generation.
             http => Err(Failure::new(format!(

@@ -224,7 +224,13 @@ impl<'a> HttpPlayer<'a> {
                 if self.workspace_key.is_none() && self.relaycast.is_some() {
                     self.workspace_key = self.session_workspace_key(deadline).await;
                 }
-                super::relaycast::act(self.relaycast, self.workspace_key.as_deref(), action)
+                super::relaycast::act(
+                    self.relaycast,
+                    self.workspace_key.as_deref(),
+                    action,
+                    deadline,
+                )
+                .await
             }
             // The loader keeps each binding's steps to its generation.
             stdio => Err(Failure::new(format!(

@@ -7,14 +7,16 @@
 use relay_fixture::verdict::Failure;
 use relay_fixture::{RelaycastAction, RelaycastFault};
 use relaycast_stub::{Fault, InjectChannelMessage, InjectDm, StandIn};
+use tokio::time::Instant;
 
 /// Makes `action` happen at `relaycast`, in the workspace whose key is `workspace_key` (the one the
 /// broker named: its `hello_ack`, or its `GET /api/session`). Without a stand-in the broker is
 /// mock-broker, which plays the step's consequences itself.
-pub fn act(
+pub async fn act(
     relaycast: Option<&StandIn>,
     workspace_key: Option<&str>,
     action: &RelaycastAction,
+    deadline: Instant,
 ) -> Result<(), Failure> {
     let Some(relaycast) = relaycast else {
         return Ok(());
@@ -51,6 +53,9 @@ pub fn act(
             })
             .map(|injected| injected.delivered),
         RelaycastAction::PushEvent(event) => relaycast.push_event(Some(&workspace_id), event),
+        RelaycastAction::DropSocket(drop) => {
+            return drop_and_wait(relaycast, &workspace_id, drop.graceful, deadline).await;
+        }
         RelaycastAction::Fault(_) => return Ok(()),
     };
     match delivered {
@@ -62,6 +67,32 @@ pub fn act(
             "the stand-in Relaycast refused: {error}"
         ))),
     }
+}
+
+/// Drops the broker's event sockets and waits until `deadline` for it to open one again.
+async fn drop_and_wait(
+    relaycast: &StandIn,
+    workspace_id: &str,
+    graceful: bool,
+    deadline: Instant,
+) -> Result<(), Failure> {
+    let mark = relaycast.mark();
+    if relaycast.drop_sockets(Some(workspace_id), graceful) == 0 {
+        return Err(Failure::new(
+            "the broker has no Relaycast socket open: there is nothing to drop",
+        ));
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    relaycast
+        .wait_for_reopened_socket(workspace_id, mark, left)
+        .await
+        .map(drop)
+        .map_err(|error| {
+            Failure::new(format!(
+                "the broker did not open its Relaycast socket again within {} ms: {error}",
+                left.as_millis()
+            ))
+        })
 }
 
 /// Makes the stand-in fail this broker's matching requests (those bearing its workspace key).
