@@ -11,11 +11,13 @@ use anyhow::Context;
 use clap::Args;
 use relay_conformance::corpus::Selection;
 use relay_conformance::embedded::BuiltIn;
+use relay_conformance::embedded::BuiltInAdapters;
+use relay_conformance::matrix::plan::ChosenSdk;
 use relay_conformance::matrix::plan::{self, Lineup, Progress, Settings};
 use relay_conformance::matrix::redact::Redactor;
 use relay_conformance::matrix::{self, Meta};
 use relay_conformance::report;
-use relay_conformance::target::{MockBroker, sdk_cache_env};
+use relay_conformance::target::{MockBroker, SdkSource, SdkSpec, sdk_cache_env};
 
 use crate::{EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE};
 
@@ -56,11 +58,58 @@ pub struct MatrixArgs {
     /// Leave out the SDK adapters (relay-client is always in).
     #[arg(long)]
     no_adapters: bool,
+    /// Add an SDK as a client of the matrix, as `client --sdk` takes it: `typescript@3.2.18`,
+    /// `python@3.2.18` (installed into the cache on demand), `typescript=DIR`, `python=DIR` (your
+    /// own build); repeatable. Its built-in baseline is `client-<language>-<version>.json` for a
+    /// version; a directory's SDK runs without one.
+    #[arg(long, value_name = "SDK")]
+    sdk: Vec<SdkSpec>,
     /// What the HTML page puts before a fixture's or a baseline's path (relative to the working
     /// directory) to link to it, e.g. a repository's web address ending in `/` (default: the way
     /// back from --out-dir to the working directory, e.g. `../../`).
     #[arg(long, value_name = "PREFIX")]
     link_base: Option<String>,
+}
+
+/// Sets up the adapters of the SDKs chosen with `--sdk` (installing published versions on demand).
+async fn chosen_sdks(specs: &[SdkSpec]) -> anyhow::Result<Vec<ChosenSdk>> {
+    let mut chosen = Vec::new();
+    if specs.is_empty() {
+        return Ok(chosen);
+    }
+    let adapters = BuiltInAdapters::get()?;
+    for spec in specs {
+        let (command, env) = spec.resolve(&adapters).await?;
+        let adapter = format!("{} adapter", spec.language.name());
+        let (name, detail, baseline) = match &spec.source {
+            SdkSource::Version(version) => (
+                format!("{} {version} ({adapter})", spec.language.package()),
+                format!("--sdk {}@{version}", spec.language.name()),
+                format!("{}.json", spec.baseline_name(version)),
+            ),
+            SdkSource::Dir(dir) => (
+                format!(
+                    "{} from {} ({adapter})",
+                    spec.language.package(),
+                    dir.display()
+                ),
+                format!(
+                    "--sdk {}={}: no baseline",
+                    spec.language.name(),
+                    dir.display()
+                ),
+                String::new(),
+            ),
+        };
+        chosen.push(ChosenSdk {
+            name,
+            detail,
+            command,
+            env,
+            baseline,
+        });
+    }
+    Ok(chosen)
 }
 
 /// Runs every implementation, writes the matrix, and returns the exit code: 0 when every run is as
@@ -91,6 +140,7 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
             .program,
         relay_client: super::client::relay_client_adapter()?,
         sdk_adapters: !args.no_adapters,
+        chosen_sdks: chosen_sdks(&args.sdk).await?,
         adapter_env: sdk_cache_env(),
     };
     let settings = Settings {

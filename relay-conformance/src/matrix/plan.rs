@@ -64,9 +64,27 @@ pub struct Lineup {
     pub relay_client: AdapterCommand,
     /// Whether to look for this repository's SDK adapters (relay-client is always in).
     pub sdk_adapters: bool,
+    /// More clients: SDKs chosen by version or directory (`matrix --sdk`), their adapters set up.
+    pub chosen_sdks: Vec<ChosenSdk>,
     /// Variables added to every adapter's environment (where the SDKs are cached: an adapter's
     /// `HOME` is a scratch directory).
     pub adapter_env: Vec<(String, String)>,
+}
+
+/// An SDK chosen for the matrix by version or directory, with its adapter set up.
+#[derive(Debug, Clone)]
+pub struct ChosenSdk {
+    /// Its name in the matrix, e.g. `@agent-relay/sdk 3.2.18 (typescript adapter)`.
+    pub name: String,
+    /// What the matrix says of it (how it was chosen).
+    pub detail: String,
+    /// Its adapter.
+    pub command: AdapterCommand,
+    /// The variables that choose the SDK, added to the adapter's environment.
+    pub env: Vec<(String, String)>,
+    /// Its baseline's file name in the baselines directory (empty, or a file that is not there:
+    /// it runs without one).
+    pub baseline: String,
 }
 
 /// How an implementation of the matrix is run.
@@ -277,6 +295,23 @@ pub fn plans(lineup: &Lineup) -> Result<Vec<Plan>, PlanError> {
         baseline: "client-relay-client.json".to_owned(),
         how: client("relay-client", lineup.relay_client.clone()),
     });
+    for chosen in &lineup.chosen_sdks {
+        let mut env = lineup.adapter_env.clone();
+        env.extend(chosen.env.iter().cloned());
+        plans.push(Plan {
+            role: Role::Client,
+            name: chosen.name.clone(),
+            detail: chosen.detail.clone(),
+            broker_version: None,
+            baseline: chosen.baseline.clone(),
+            how: How::Client(SdkAdapter {
+                name: chosen.name.clone(),
+                command: chosen.command.clone(),
+                mock_broker: lineup.mock_broker.clone(),
+                env,
+            }),
+        });
+    }
     if lineup.sdk_adapters {
         let cache_root = relay_install::default_cache_root().ok();
         let adapters = BuiltInAdapters::get().ok();
@@ -498,8 +533,39 @@ mod tests {
                 args: vec!["adapter".to_owned(), "relay-client".to_owned()],
             },
             sdk_adapters: false,
+            chosen_sdks: Vec::new(),
             adapter_env: vec![("CACHE".to_owned(), "/cache".to_owned())],
         }
+    }
+
+    #[test]
+    fn a_chosen_sdk_is_a_client_with_its_own_environment_and_baseline() {
+        let mut lineup = lineup(&[]);
+        lineup.chosen_sdks.push(ChosenSdk {
+            name: "@agent-relay/sdk 3.2.18 (typescript adapter)".to_owned(),
+            detail: "--sdk typescript@3.2.18".to_owned(),
+            command: AdapterCommand {
+                program: PathBuf::from("/bin/node"),
+                args: vec!["adapter.mjs".to_owned()],
+            },
+            env: vec![("RELAY_TS_SDK_DIR".to_owned(), "/sdk".to_owned())],
+            baseline: "client-typescript-3.2.18.json".to_owned(),
+        });
+        let plans = plans(&lineup).unwrap();
+        let chosen = plans.last().unwrap();
+        assert_eq!(chosen.role, Role::Client);
+        assert_eq!(chosen.baseline, "client-typescript-3.2.18.json");
+        let How::Client(adapter) = &chosen.how else {
+            panic!("a client plan");
+        };
+        assert_eq!(adapter.name, "@agent-relay/sdk 3.2.18 (typescript adapter)");
+        assert_eq!(
+            adapter.env,
+            [
+                ("CACHE".to_owned(), "/cache".to_owned()),
+                ("RELAY_TS_SDK_DIR".to_owned(), "/sdk".to_owned())
+            ]
+        );
     }
 
     #[test]
