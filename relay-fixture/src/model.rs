@@ -816,19 +816,6 @@ pub enum RelaycastAction {
     /// `{"type": "agent.online", "agent": {"name": "alice"}}` or an event of a kind the broker does
     /// not know. At most 64 KiB of JSON.
     PushEvent(Value),
-    /// Relaycast drops the broker's event WebSocket (`/v1/ws`), then the step waits, up to its
-    /// deadline, for the broker to open it again (the 3.x brokers re-enable their stream with
-    /// `PUT /v1/workspace/stream` and reconnect, about 3 s later).
-    DropSocket(DropSocket),
-}
-
-/// How Relaycast drops the broker's socket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DropSocket {
-    /// With a close frame (`true`), or by cutting the connection (`false`, the default).
-    #[serde(default)]
-    pub graceful: bool,
 }
 
 /// A Relaycast API failure, for the broker under test's requests only.

@@ -363,43 +363,6 @@ impl StandIn {
         control::drop_sockets(&self.shared, workspace_id, graceful)
     }
 
-    /// The number the next logged request, frame or socket will be above: a mark to wait for what
-    /// happens after now ([`StandIn::wait_for_reopened_socket`]).
-    pub fn mark(&self) -> u64 {
-        self.shared.read(|inner| inner.next_id)
-    }
-
-    /// Waits up to `timeout` for the broker of `workspace_id` to open its event socket again after
-    /// `mark` ([`StandIn::mark`], taken before [`StandIn::drop_sockets`]): a socket of the
-    /// workspace opened after the first `PUT /v1/workspace/stream` of the workspace logged after
-    /// the mark. That is how the 3.x brokers come back: ~1 s after a drop a client of their own
-    /// reconnects whose events they ignore, ~3 s after it they re-enable the stream and open the
-    /// socket they listen to. Returns that socket's id.
-    pub async fn wait_for_reopened_socket(
-        &self,
-        workspace_id: &str,
-        mark: u64,
-        timeout: Duration,
-    ) -> Result<u64, Error> {
-        self.wait_for(
-            "the broker's event socket to open again after the stream is re-enabled",
-            timeout,
-            |seen| {
-                let stream = seen.requests.iter().find(|request| {
-                    request.seq > mark
-                        && request.method == "PUT"
-                        && request.path == "/v1/workspace/stream"
-                        && request.workspace_id.as_deref() == Some(workspace_id)
-                })?;
-                seen.sockets
-                    .iter()
-                    .find(|socket| socket.id > stream.seq && socket.workspace_id == workspace_id)
-                    .map(|socket| socket.id)
-            },
-        )
-        .await
-    }
-
     /// Adds a fault rule; later requests it matches answer its status instead of being served.
     pub fn add_fault(&self, fault: Fault) -> Result<FaultInfo, Error> {
         control::add_fault(&self.shared, fault)

@@ -34,6 +34,22 @@ pub async fn act(
             "no Relaycast workspace for this broker: the stand-in knows no workspace of the key it named",
         ));
     };
+    // A broker that has just started may not have opened its socket yet: wait for one.
+    let left = deadline.saturating_duration_since(Instant::now());
+    let open = relaycast
+        .wait_for("the broker's Relaycast socket", left, |seen| {
+            seen.sockets
+                .iter()
+                .any(|socket| socket.workspace_id == workspace_id)
+                .then_some(())
+        })
+        .await;
+    if open.is_err() {
+        return Err(Failure::new(format!(
+            "the broker opened no Relaycast socket within {} ms: nothing would receive it",
+            left.as_millis()
+        )));
+    }
     // How many of the broker's sockets got it.
     let delivered = match action {
         RelaycastAction::InjectDm(dm) => relaycast
@@ -53,9 +69,6 @@ pub async fn act(
             })
             .map(|injected| injected.delivered),
         RelaycastAction::PushEvent(event) => relaycast.push_event(Some(&workspace_id), event),
-        RelaycastAction::DropSocket(drop) => {
-            return drop_and_wait(relaycast, &workspace_id, drop.graceful, deadline).await;
-        }
         RelaycastAction::Fault(_) => return Ok(()),
     };
     match delivered {
@@ -67,32 +80,6 @@ pub async fn act(
             "the stand-in Relaycast refused: {error}"
         ))),
     }
-}
-
-/// Drops the broker's event sockets and waits until `deadline` for it to open one again.
-async fn drop_and_wait(
-    relaycast: &StandIn,
-    workspace_id: &str,
-    graceful: bool,
-    deadline: Instant,
-) -> Result<(), Failure> {
-    let mark = relaycast.mark();
-    if relaycast.drop_sockets(Some(workspace_id), graceful) == 0 {
-        return Err(Failure::new(
-            "the broker has no Relaycast socket open: there is nothing to drop",
-        ));
-    }
-    let left = deadline.saturating_duration_since(Instant::now());
-    relaycast
-        .wait_for_reopened_socket(workspace_id, mark, left)
-        .await
-        .map(drop)
-        .map_err(|error| {
-            Failure::new(format!(
-                "the broker did not open its Relaycast socket again within {} ms: {error}",
-                left.as_millis()
-            ))
-        })
 }
 
 /// Makes the stand-in fail this broker's matching requests (those bearing its workspace key).
