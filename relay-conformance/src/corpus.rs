@@ -198,6 +198,22 @@ impl Corpus {
         Ok((self, left_out))
     }
 
+    /// Narrows the corpus to one `--partition` of its fixtures (by id, [`crate::partition`]). The
+    /// partition may be empty: that is not an error.
+    pub fn partitioned(mut self, partition: &crate::partition::Partition) -> Self {
+        let ids: Vec<String> = self.entries.iter().map(Entry::id).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let keep = partition.select(&ids);
+        let mut keep = keep.into_iter().peekable();
+        let mut position = 0;
+        self.entries.retain(|_| {
+            let kept = keep.next_if_eq(&position).is_some();
+            position += 1;
+            kept
+        });
+        self
+    }
+
     /// The corpus directory (absolute).
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -18,6 +18,7 @@ pub mod embedded;
 pub mod glob;
 pub mod http_broker;
 pub mod matrix;
+pub mod partition;
 pub mod play;
 pub mod process;
 pub mod provenance;

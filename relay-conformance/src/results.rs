@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use relay_fixture::verdict::Failure;
-use relay_fixture::{Fixture, Level, LoadError};
+use relay_fixture::{Fixture, Generation, Level, LoadError, Side};
 use serde::{Deserialize, Serialize};
+
+use crate::partition::Partition;
 
 /// How one fixture went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -364,6 +366,22 @@ pub struct RunContext {
     /// The relay-conformance version that ran it (`kit_version` in JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kit_version: Option<String>,
+    /// The SHA-256 digest of the corpus run ([`corpus_digest`](crate::provenance::corpus_digest)),
+    /// if it could be computed: `matrix --from` merges only reports of the same corpus.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpus_digest: Option<String>,
+    /// The side of the protocol the implementation plays (`broker` or `client`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    /// The generation of the broker API it speaks, whose fixtures ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<Generation>,
+    /// A broker's version, where known (it decides which fixtures apply).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker_version: Option<semver::Version>,
+    /// The `--partition` the run was narrowed to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Partition>,
 }
 
 impl RunContext {
@@ -374,6 +392,7 @@ impl RunContext {
             duration: None,
             hostname: Some(crate::provenance::hostname()),
             kit_version: Some(crate::provenance::KIT_VERSION.to_owned()),
+            ..Self::default()
         }
     }
 

@@ -200,6 +200,32 @@ async fn run_with_retries(
     }
 }
 
+/// The report of a run of no fixture (a `--partition` that holds none of the selected fixtures of
+/// the target's generation): no results, every baseline entry unused, and what the target is
+/// (side, generation, broker version).
+pub fn empty_report(target: &dyn Target, baseline: Option<&Baseline>) -> RunReport {
+    let mut context = RunContext::start().finish();
+    context.side = Some(target.side());
+    context.generation = Some(target.generation());
+    context.broker_version = target.version().cloned();
+    RunReport {
+        implementation: target.name().to_owned(),
+        context,
+        baseline: baseline.map(|baseline| baseline.file().to_owned()),
+        unused_baseline_entries: baseline
+            .map(|baseline| {
+                baseline
+                    .unused_entries(&[])
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        results: Vec::new(),
+        summary: Summary::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

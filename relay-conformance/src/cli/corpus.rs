@@ -12,8 +12,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Args;
 use relay_conformance::baseline::Baseline;
-use relay_conformance::corpus::{Corpus, Selection};
+use relay_conformance::corpus::{Corpus, CorpusError, Selection};
 use relay_conformance::embedded::BuiltIn;
+use relay_conformance::partition::Partition;
 use relay_conformance::report::{self, Format};
 use relay_conformance::results::RunReport;
 use relay_conformance::run::{self, RunSettings};
@@ -35,6 +36,12 @@ pub struct CorpusArgs {
     /// Leave out the fixtures whose id matches this glob; repeatable.
     #[arg(long, value_name = "GLOB")]
     pub skip: Vec<String>,
+    /// Run one of N deterministic shares of the selected fixtures (after --filter and --skip), for
+    /// a CI job matrix: `k/n` or `count:k/n` (the i-th fixture in id order to partition
+    /// (i mod n)+1), `hash:k/n` (by a hash of the id: adding a fixture moves no other);
+    /// 1 <= k <= n <= 1024. An empty partition runs nothing and exits 0.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<Partition>,
     /// Print the fixtures that would run (id, level, sides, broker versions) and exit.
     #[arg(long)]
     pub list: bool,
@@ -115,8 +122,15 @@ impl CorpusArgs {
         };
         let all_ids: Vec<String> = corpus.entries().iter().map(|entry| entry.id()).collect();
         let corpus = corpus.select(&self.selection())?;
+        let corpus = match &self.partition {
+            Some(partition) => corpus.partitioned(partition),
+            None => corpus,
+        };
         if self.list {
             print!("{}", listing(&corpus));
+            if let Some(partition) = &self.partition {
+                println!("(partition {partition} of the selected fixtures)");
+            }
             return Ok(None);
         }
         let baseline_file = match (&self.baseline, self.no_baseline, built_in_baseline) {
@@ -178,15 +192,41 @@ impl CorpusArgs {
     /// Runs the prepared fixtures against `target`, reports, and returns the exit code.
     pub async fn run(&self, prepared: Prepared, target: Arc<dyn Target>) -> anyhow::Result<u8> {
         let generation = target.generation();
-        let (corpus, left_out) = prepared.corpus.of_generation(generation)?;
-        if left_out > 0 {
-            eprintln!(
-                "relay-conformance: {} speaks the {generation} generation of the broker API: \
-                 {left_out} fixtures of the other generation left out",
-                target.name()
-            );
-        }
-        let run = self.run_report(&corpus, target, prepared.baseline).await;
+        let corpus_digest =
+            relay_conformance::provenance::corpus_digest(prepared.corpus.dir()).ok();
+        let corpus = match prepared.corpus.clone().of_generation(generation) {
+            Ok((corpus, left_out)) => {
+                if left_out > 0 {
+                    eprintln!(
+                        "relay-conformance: {} speaks the {generation} generation of the broker API: \
+                         {left_out} fixtures of the other generation left out",
+                        target.name()
+                    );
+                }
+                Some(corpus)
+            }
+            // A partition may hold no fixture of the target's generation: nothing to run.
+            Err(CorpusError::NoneOfGeneration { .. }) if self.partition.is_some() => None,
+            Err(error) => return Err(error.into()),
+        };
+        let mut run = match (&corpus, &self.partition) {
+            (Some(corpus), _) => {
+                self.run_report(corpus, Arc::clone(&target), prepared.baseline)
+                    .await
+            }
+            (None, partition) => {
+                eprintln!(
+                    "relay-conformance: partition {} holds no selected fixture of the {generation} generation: nothing to run",
+                    partition.map_or_else(String::new, |partition| partition.to_string()),
+                );
+                relay_conformance::run::empty_report(target.as_ref(), prepared.baseline.as_deref())
+            }
+        };
+        run.context.corpus_digest = corpus_digest;
+        run.context.side = Some(target.side());
+        run.context.generation = Some(generation);
+        run.context.broker_version = target.version().cloned();
+        run.context.partition = self.partition;
         let streaming_to_stdout = self.streams_to_stdout();
         // On stdout or stderr through anstream, which keeps colour only where it belongs.
         let summary = report::text::summary_with(&run, self.text_style());

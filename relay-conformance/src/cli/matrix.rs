@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -12,10 +12,12 @@ use clap::Args;
 use relay_conformance::corpus::Selection;
 use relay_conformance::embedded::BuiltIn;
 use relay_conformance::embedded::BuiltInAdapters;
+use relay_conformance::matrix::merge;
 use relay_conformance::matrix::plan::ChosenSdk;
 use relay_conformance::matrix::plan::{self, Lineup, Progress, Settings};
 use relay_conformance::matrix::redact::Redactor;
-use relay_conformance::matrix::{self, Meta};
+use relay_conformance::matrix::{self, Matrix, Meta};
+use relay_conformance::partition::Partition;
 use relay_conformance::report;
 use relay_conformance::target::{MockBroker, SdkSource, SdkSpec, sdk_cache_env};
 
@@ -64,6 +66,16 @@ pub struct MatrixArgs {
     /// version; a directory's SDK runs without one.
     #[arg(long, value_name = "SDK")]
     sdk: Vec<SdkSpec>,
+    /// Run one of N deterministic shares of the selected fixtures with every implementation, as
+    /// `broker --partition` does: `k/n`, `count:k/n` or `hash:k/n`.
+    #[arg(long, value_name = "K/N", conflicts_with = "from")]
+    partition: Option<Partition>,
+    /// Run nothing: build the matrix from these JSON run reports (`broker|client ... --format
+    /// json`, possibly partitioned; the reports of one implementation are merged), or from every
+    /// `*.json` below a directory; repeatable. Each must be of this kit's version and of the
+    /// corpus (--fixtures, default the built-in one).
+    #[arg(long, value_name = "REPORT|DIR", conflicts_with_all = ["mock_broker", "sdk", "baselines", "no_adapters"])]
+    from: Vec<PathBuf>,
     /// What the HTML page puts before a fixture's or a baseline's path (relative to the working
     /// directory) to link to it, e.g. a repository's web address ending in `/` (default: the way
     /// back from --out-dir to the working directory, e.g. `../../`).
@@ -118,10 +130,13 @@ async fn chosen_sdks(specs: &[SdkSpec]) -> anyhow::Result<Vec<ChosenSdk>> {
 /// such and does not change the exit code.
 pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
     let built_in = || BuiltIn::get().context("cannot use the built-in fixtures");
-    let fixtures = match args.fixtures {
+    let fixtures = match args.fixtures.clone() {
         Some(dir) => dir,
         None => built_in()?.corpus(),
     };
+    if !args.from.is_empty() {
+        return run_from(args, &fixtures);
+    }
     let baselines = match args.baselines {
         Some(dir) => dir,
         None => built_in()?.baselines(),
@@ -151,6 +166,7 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
         jobs: args.jobs.get(),
         retries: args.retries,
         baselines,
+        partition: args.partition,
     };
     let redactor = Redactor::of_this_machine();
     let corpus = settings.corpus(&fixtures)?;
@@ -180,26 +196,83 @@ pub async fn run(args: MatrixArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let outcome = plan::run_all(plans, &corpus, &settings, meta, &redactor, show).await?;
     let matrix = outcome.matrix;
+    write_matrix(&matrix, &args.out_dir, started)?;
+    Ok(if !outcome.not_installed.is_empty() {
+        EXIT_USAGE
+    } else if matrix.unexpected() > 0 {
+        EXIT_UNEXPECTED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Writes `matrix.md`, `matrix.html` and `matrix.json` to `out_dir`, and prints the summary.
+fn write_matrix(matrix: &Matrix, out_dir: &Path, started: Instant) -> anyhow::Result<()> {
     let files = [
-        ("matrix.md", matrix::markdown(&matrix)),
-        ("matrix.html", matrix::html(&matrix)?),
-        ("matrix.json", matrix::json(&matrix)),
+        ("matrix.md", matrix::markdown(matrix)),
+        ("matrix.html", matrix::html(matrix)?),
+        ("matrix.json", matrix::json(matrix)),
     ];
     let mut written = Vec::new();
     for (file, text) in files {
-        let path = args.out_dir.join(file);
+        let path = out_dir.join(file);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path.display().to_string());
     }
-    print!("{}", matrix::summary(&matrix));
+    print!("{}", matrix::summary(matrix));
     println!(
         "wrote {} in {:.0} s",
         written.join(", "),
         started.elapsed().as_secs_f64()
     );
-    Ok(if !outcome.not_installed.is_empty() {
-        EXIT_USAGE
-    } else if matrix.unexpected() > 0 {
+    Ok(())
+}
+
+/// `matrix --from`: the matrix from run reports, nothing run. Exit 0 when every merged run is as
+/// its baseline expected, 1 otherwise; a report that cannot be read or merged (another kit
+/// version or corpus, a fixture reported twice, a partition missing) is an error, exit 2.
+fn run_from(args: MatrixArgs, fixtures: &Path) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let sources = merge::read_reports(&args.from)?;
+    let corpus = Settings {
+        selection: Selection {
+            filters: args.filter.clone(),
+            skips: args.skip.clone(),
+        },
+        jobs: 1,
+        retries: 0,
+        baselines: PathBuf::new(),
+        partition: None,
+    }
+    .corpus(fixtures)?;
+    let corpus_digest = relay_conformance::provenance::corpus_digest(fixtures)
+        .with_context(|| format!("cannot hash the corpus {}", fixtures.display()))?;
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let redactor = Redactor::of_this_machine();
+    let meta = Meta {
+        link_base: args
+            .link_base
+            .clone()
+            .or_else(|| matrix::link_base_for(&args.out_dir)),
+        ..Meta::of_this_run(fixtures, &redactor)
+    };
+    eprintln!(
+        "relay-conformance: the matrix from {} run reports, nothing run",
+        sources.len()
+    );
+    let matrix = merge::from_reports(
+        sources,
+        plan::fixture_infos(&corpus, &redactor),
+        &merge::Expected {
+            kit_version: relay_conformance::provenance::KIT_VERSION,
+            corpus_digest: &corpus_digest,
+        },
+        meta,
+        &redactor,
+    )?;
+    write_matrix(&matrix, &args.out_dir, started)?;
+    Ok(if matrix.unexpected() > 0 {
         EXIT_UNEXPECTED
     } else {
         EXIT_OK

@@ -2,7 +2,7 @@
 //!
 //! A [`Matrix`] holds what was found: the corpus's fixtures ([`FixtureInfo`]), and each
 //! implementation with its [`RunReport`] (or why it could not be run). [`plan`] says what to run
-//! and runs it, [`redact`] takes this machine's paths out of the results, and [`markdown()`],
+//! and runs it ([`merge`] gathers it from run reports written elsewhere), [`redact`] takes this machine's paths out of the results, and [`markdown()`],
 //! [`html()`], [`json()`] and [`summary()`] render the matrix: they are pure functions of it, and
 //! list everything in the order it gives (implementations as added, fixtures in corpus order).
 //!
@@ -22,6 +22,7 @@ mod html;
 mod json;
 mod labels;
 mod markdown;
+pub mod merge;
 pub mod plan;
 pub mod redact;
 #[cfg(test)]

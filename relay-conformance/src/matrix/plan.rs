@@ -16,6 +16,7 @@ use std::time::Instant;
 use crate::baseline::{Baseline, BaselineError};
 use crate::corpus::{Corpus, CorpusError, Selection};
 use crate::embedded::BuiltInAdapters;
+use crate::partition::Partition;
 use crate::results::{FixtureResult, RunReport, Status};
 use crate::run::{self, RunSettings};
 use crate::target::{
@@ -37,12 +38,19 @@ pub struct Settings {
     /// The directory of the baselines (`broker-<version>.json`, `mock-broker.json`,
     /// `client-<name>.json`); an implementation without one runs without.
     pub baselines: PathBuf,
+    /// The `--partition` of the selected fixtures each implementation runs, if any.
+    pub partition: Option<Partition>,
 }
 
 impl Settings {
-    /// The corpus in `dir`, narrowed to the filter: load it once, for every plan.
+    /// The corpus in `dir`, narrowed to the filter, then to the partition: load it once, for
+    /// every plan.
     pub fn corpus(&self, dir: &Path) -> Result<Corpus, CorpusError> {
-        Corpus::load(dir)?.select(&self.selection)
+        let corpus = Corpus::load(dir)?.select(&self.selection)?;
+        Ok(match &self.partition {
+            Some(partition) => corpus.partitioned(partition),
+            None => corpus,
+        })
     }
 
     fn run_settings(&self) -> RunSettings {
@@ -378,19 +386,39 @@ impl Plan {
             .transpose()?
             .map(Arc::new);
         let run_settings = settings.run_settings();
-        // Each implementation runs the fixtures of its generation.
-        let (corpus, _) = corpus.clone().of_generation(target.generation())?;
+        // Each implementation runs the fixtures of its generation; a partition may hold none.
+        let corpus = match corpus.clone().of_generation(target.generation()) {
+            Ok((corpus, _)) => Some(corpus),
+            Err(CorpusError::NoneOfGeneration { .. }) if settings.partition.is_some() => None,
+            Err(error) => return Err(error.into()),
+        };
+        let Some(corpus) = corpus else {
+            let mut report = run::empty_report(target.as_ref(), baseline.as_deref());
+            report.implementation.clone_from(&self.name);
+            report.context.partition = settings.partition;
+            return Ok(Run::Ran(report));
+        };
         on_progress(Progress::Running {
             name: target.name(),
             fixtures: corpus.entries().len(),
             settings: run_settings,
         });
-        let mut report = run::run_corpus(&corpus, target, run_settings, baseline, |result| {
-            on_progress(Progress::Finished(result));
-        })
+        let mut report = run::run_corpus(
+            &corpus,
+            Arc::clone(&target),
+            run_settings,
+            baseline,
+            |result| {
+                on_progress(Progress::Finished(result));
+            },
+        )
         .await;
         // The matrix names each implementation its own way.
         report.implementation.clone_from(&self.name);
+        report.context.side = Some(target.side());
+        report.context.generation = Some(target.generation());
+        report.context.broker_version = target.version().cloned();
+        report.context.partition = settings.partition;
         Ok(Run::Ran(report))
     }
 }
@@ -427,10 +455,7 @@ pub async fn run_all(
     redactor: &Redactor,
     mut on_progress: impl FnMut(Progress<'_>),
 ) -> Result<Outcome, PlanError> {
-    let mut fixtures = corpus_info(corpus);
-    for fixture in &mut fixtures {
-        redactor.fixture(fixture);
-    }
+    let fixtures = fixture_infos(corpus, redactor);
     let mut not_installed = Vec::new();
     let mut implementations = Vec::new();
     for plan in plans {
@@ -466,6 +491,15 @@ pub async fn run_all(
     })
 }
 
+/// The corpus's fixtures as the matrix needs them, in corpus order, with `redactor` applied.
+pub fn fixture_infos(corpus: &Corpus, redactor: &Redactor) -> Vec<FixtureInfo> {
+    let mut fixtures = corpus_info(corpus);
+    for fixture in &mut fixtures {
+        redactor.fixture(fixture);
+    }
+    fixtures
+}
+
 /// The corpus's fixtures as the matrix needs them, in corpus order.
 fn corpus_info(corpus: &Corpus) -> Vec<FixtureInfo> {
     corpus
@@ -486,7 +520,7 @@ fn corpus_info(corpus: &Corpus) -> Vec<FixtureInfo> {
 
 /// Clears the last lines sent, received and logged of the results that did not fail: they are
 /// diagnostics, and would make most of `matrix.json`.
-fn drop_tails_of_passes(report: &mut RunReport) {
+pub(super) fn drop_tails_of_passes(report: &mut RunReport) {
     for result in &mut report.results {
         if matches!(result.status, Status::Pass | Status::Skip) {
             result.sent_tail.clear();
