@@ -541,16 +541,7 @@ impl<'a> HttpPlayer<'a> {
     /// The workspace key from the broker's `GET /api/session`, for a `relaycast` step that comes
     /// before any answer named it.
     async fn session_workspace_key(&mut self, deadline: Instant) -> Option<String> {
-        let request = self
-            .http
-            .get(self.broker.url("/api/session"))
-            .header(API_KEY_HEADER, self.broker.api_key());
-        let answer = tokio::time::timeout_at(deadline, async {
-            read_answer(request.send().await.map_err(describe_error)?).await
-        })
-        .await
-        .ok()?
-        .ok()?;
+        let answer = get_session(&self.http, self.broker, deadline).await?.ok()?;
         answer
             .body
             .get("workspace_key")
@@ -624,24 +615,33 @@ pub enum NotReady {
 /// How often readiness is polled: the brokers connect to the stand-in in milliseconds.
 const READY_POLL: Duration = Duration::from_millis(25);
 
+/// The broker's answer to `GET /api/session` with its key, read whole; `None` at `deadline`.
+async fn get_session(
+    http: &reqwest::Client,
+    broker: &HttpBroker,
+    deadline: Instant,
+) -> Option<Result<Answer, String>> {
+    let request = http
+        .get(broker.url("/api/session"))
+        .header(API_KEY_HEADER, broker.api_key());
+    tokio::time::timeout_at(deadline, async {
+        read_answer(request.send().await.map_err(describe_error)?).await
+    })
+    .await
+    .ok()
+}
+
 /// Waits until `broker` is ready, as the SDKs wait: until `GET /api/session` (with its key) is
 /// answered with a status other than 503, polling every 25 ms, until `deadline`.
 pub async fn wait_ready(broker: &mut HttpBroker, deadline: Instant) -> Result<(), NotReady> {
     let http = plain_http_client().map_err(NotReady::Client)?;
     let mut last = "no answer".to_owned();
     loop {
-        let request = http
-            .get(broker.url("/api/session"))
-            .header(API_KEY_HEADER, broker.api_key());
-        let answer = tokio::time::timeout_at(deadline, async {
-            read_answer(request.send().await.map_err(describe_error)?).await
-        })
-        .await;
-        match answer {
-            Ok(Ok(answer)) if answer.status != 503 => return Ok(()),
-            Ok(Ok(answer)) => last = format!("{} {}", answer.status, answer.body),
-            Ok(Err(error)) => last = error,
-            Err(_) => {}
+        match get_session(&http, broker, deadline).await {
+            Some(Ok(answer)) if answer.status != 503 => return Ok(()),
+            Some(Ok(answer)) => last = format!("{} {}", answer.status, answer.body),
+            Some(Err(error)) => last = error,
+            None => {}
         }
         if let Some(status) = broker.wait_exit(Instant::now()).await {
             return Err(NotReady::Exited(status));
